@@ -1,0 +1,48 @@
+//! Builds libcustody (the tracked allocator and capsule registry behind a C ABI),
+//! its unit tests, and the native benchmark.
+const std = @import("std");
+
+comptime {
+    const required = std.SemanticVersion.parse("0.17.0") catch unreachable;
+    if (@import("builtin").zig_version.order(required) != .eq)
+        @compileError("custody pins Zig 0.17.0; run `make` to install it into .tools/");
+}
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .fast });
+
+    const core = b.createModule(.{
+        .root_source_file = b.path("src/root.zig"),
+        .target = target,
+        .optimize = optimize,
+        .link_libc = true,
+    });
+
+    const lib = b.addLibrary(.{ .name = "custody", .linkage = .dynamic, .root_module = core });
+    b.installArtifact(lib);
+
+    const test_module = b.createModule(.{
+        .root_source_file = b.path("src/root.zig"),
+        .target = target,
+        .optimize = b.option(std.lang.OptimizeMode, "test-optimize", "Optimize mode of the unit tests") orelse .debug,
+        .link_libc = true,
+    });
+    const tests = b.addTest(.{ .root_module = test_module });
+    const run_tests = b.addRunArtifact(tests);
+    b.step("test", "Run the unit tests").dependOn(&run_tests.step);
+
+    // An installed test binary, so that valgrind can run it outside the build runner.
+    const install_tests = b.addInstallArtifact(tests, .{ .dest_sub_path = "custody-tests" });
+    b.step("test-binary", "Install the unit test binary as zig-out/bin/custody-tests").dependOn(&install_tests.step);
+
+    const bench_module = b.createModule(.{
+        .root_source_file = b.path("bench/alloc_bench.zig"),
+        .target = target,
+        .optimize = .fast,
+        .link_libc = true,
+        .imports = &.{.{ .name = "custody", .module = core }},
+    });
+    const bench = b.addExecutable(.{ .name = "custody-bench", .root_module = bench_module });
+    b.installArtifact(bench);
+}

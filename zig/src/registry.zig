@@ -1,0 +1,723 @@
+//! The capsule registry: the table of native objects custody knows about.
+//!
+//! A handle is a (slot, generation) pair of u32s, so it crosses the FFI boundary as two
+//! plain integers (no BigInt). A slot's generation is odd while an object lives in it and
+//! even once the object is gone, so "is this handle valid" is one compare of the handle's
+//! generation with the slot's. The generation array has a fixed capacity, is allocated
+//! once and never moves, so JS maps it as a Uint32Array and performs that compare without
+//! a call. The JS check is advisory; every function here re-validates under the lock.
+//!
+//! Slots are reused first-in-first-out, which keeps a freed slot unused for as long as
+//! possible, and a slot whose generation would wrap is retired for good, so a stale handle
+//! can never alias a newer object even when the native address is reused (the address
+//! reuse bug pybind11 and nanobind hit).
+//!
+//! Destroying an entry destroys its subtree: the generations of every descendant and then
+//! of the entry itself are published dead (children before parents), and only then, with
+//! the lock released, are the destructors run in the same order, each exactly once. A
+//! destructor may therefore call back into the registry. An entry with keep-alives is
+//! invalidated at once but its destructor waits until the last keep-alive is dropped.
+//!
+//! The registry holds no ownership policy: whether a child's destructor runs when its
+//! parent dies is decided by whether the binding gave it one.
+const std = @import("std");
+const Lock = @import("lock.zig").Lock;
+const Stats = @import("stats.zig").Stats;
+
+pub const Handle = extern struct {
+    slot: u32,
+    generation: u32,
+
+    pub const none: Handle = .{ .slot = 0, .generation = 0 };
+};
+
+pub const Destructor = *const fn (pointer: ?*anyopaque, context: ?*anyopaque) callconv(.c) void;
+
+/// Matches any type name in `find`.
+pub const any_type: u32 = std.math.maxInt(u32);
+
+/// The largest generation a live entry can have; one more is dead, after which the slot is retired.
+pub const default_max_generation: u32 = std.math.maxInt(u32) - 2;
+
+pub const Error = error{
+    StaleHandle,
+    ForgedHandle,
+    NameMismatch,
+    Cycle,
+    TableFull,
+    NullPointer,
+    OutOfMemory,
+    NotFound,
+    NotKeptAlive,
+};
+
+/// What `info` tells about a live entry. JS reads it by the offsets `layout.describe` gives.
+pub const Info = extern struct {
+    pointer: u64,
+    destructor: u64,
+    context: u64,
+    type_name: u32,
+    owner: u32,
+    parent: Handle,
+    child_count: u32,
+    keep_alive: u32,
+};
+
+const Entry = struct {
+    pointer: usize = 0,
+    destructor: ?Destructor = null,
+    context: ?*anyopaque = null,
+    type_name: u32 = 0,
+    owner: u32 = 0,
+    parent: u32 = 0,
+    first_child: u32 = 0,
+    next_sibling: u32 = 0,
+    prev_sibling: u32 = 0,
+    child_count: u32 = 0,
+    next_same_address: u32 = 0,
+    keep_alive: u32 = 0,
+    /// While destruction waits for keep-alives: the generation the entry had when it lived.
+    pending_generation: u32 = 0,
+};
+
+const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
+
+const AddressContext = struct {
+    pub fn hash(_: AddressContext, address: usize) u64 {
+        const mixed = (address >> 3) *% 0x9E3779B97F4A7C15;
+        return mixed ^ (mixed >> 29);
+    }
+    pub fn eql(_: AddressContext, a: usize, b: usize) bool {
+        return a == b;
+    }
+};
+
+pub const Registry = struct {
+    gpa: std.mem.Allocator,
+    stats: *Stats,
+    guard: Lock = .{},
+    /// Index 0 is never issued, so the zero handle is the null handle.
+    generations: []u32,
+    entries: []Entry,
+    /// Highest slot ever issued.
+    issued: u32 = 0,
+    max_generation: u32,
+    free_slots: std.Deque(u32) = .empty,
+    by_address: std.HashMapUnmanaged(usize, u32, AddressContext, 80) = .empty,
+    /// Reused by subtree walks, always under the lock.
+    walk: std.ArrayList(u32) = .empty,
+
+    pub const Options = struct {
+        capacity: u32,
+        max_generation: u32 = default_max_generation,
+    };
+
+    /// `generations` and `entries` come from the page allocator: reserved once at full
+    /// capacity, committed by the OS only as slots are touched, never moved.
+    pub fn init(gpa: std.mem.Allocator, stats: *Stats, options: Options) error{OutOfMemory}!Registry {
+        std.debug.assert(options.max_generation & 1 == 1);
+        const generations = try std.heap.page_allocator.alloc(u32, @as(usize, options.capacity) + 1);
+        errdefer std.heap.page_allocator.free(generations);
+        @memset(generations[0..1], 0);
+        const entries = try std.heap.page_allocator.alloc(Entry, @as(usize, options.capacity) + 1);
+        return .{ .gpa = gpa, .stats = stats, .generations = generations, .entries = entries, .max_generation = options.max_generation };
+    }
+
+    pub fn deinit(self: *Registry) void {
+        std.heap.page_allocator.free(self.generations);
+        std.heap.page_allocator.free(self.entries);
+        self.free_slots.deinit(self.gpa);
+        self.by_address.deinit(self.gpa);
+        self.walk.deinit(self.gpa);
+    }
+
+    pub fn capacity(self: *const Registry) u32 {
+        return @intCast(self.generations.len - 1);
+    }
+
+    pub fn create(self: *Registry, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, parent: Handle) Error!Handle {
+        if (pointer == 0) return error.NullPointer;
+        self.guard.lock();
+        defer self.guard.unlock();
+        const parent_slot = if (parent.slot == 0) 0 else (try self.validate(parent)).slot;
+
+        const from_queue = self.free_slots.len > 0;
+        const slot = if (self.free_slots.popFront()) |reused| reused else blk: {
+            if (self.issued == self.capacity()) {
+                self.stats.table_full += 1;
+                return error.TableFull;
+            }
+            self.issued += 1;
+            self.generations[self.issued] = 0;
+            break :blk self.issued;
+        };
+        const head = self.by_address.getOrPut(self.gpa, pointer) catch {
+            if (from_queue) self.free_slots.pushFrontAssumeCapacity(slot) else self.issued -= 1;
+            return error.OutOfMemory;
+        };
+        self.entries[slot] = .{
+            .pointer = pointer,
+            .destructor = destructor,
+            .context = context,
+            .type_name = type_name,
+            .next_same_address = if (head.found_existing) head.value_ptr.* else 0,
+        };
+        head.value_ptr.* = slot;
+        if (parent_slot != 0) self.link(slot, parent_slot);
+
+        const generation = self.generations[slot] + 1;
+        @atomicStore(u32, &self.generations[slot], generation, .release);
+        const s = self.stats;
+        s.capsules_created += 1;
+        s.capsules_live += 1;
+        s.capsules_peak = @max(s.capsules_peak, s.capsules_live);
+        return .{ .slot = slot, .generation = generation };
+    }
+
+    /// The entry's pointer, if `type_name` is exactly the name it was created with.
+    pub fn pointerOf(self: *Registry, handle: Handle, type_name: u32) Error!usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const entry = try self.validate(handle);
+        if (entry.entry.type_name != type_name) {
+            self.stats.name_mismatches += 1;
+            return error.NameMismatch;
+        }
+        return entry.entry.pointer;
+    }
+
+    pub fn info(self: *Registry, handle: Handle) Error!Info {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const e = (try self.validate(handle)).entry;
+        return .{
+            .pointer = e.pointer,
+            .destructor = if (e.destructor) |d| @intFromPtr(d) else 0,
+            .context = @intFromPtr(e.context),
+            .type_name = e.type_name,
+            .owner = e.owner,
+            .parent = self.handleOf(e.parent),
+            .child_count = e.child_count,
+            .keep_alive = e.keep_alive,
+        };
+    }
+
+    /// Copies the handles of the direct children into `out`; returns how many there are.
+    pub fn children(self: *Registry, handle: Handle, out: []Handle) Error!usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        var child = (try self.validate(handle)).entry.first_child;
+        var count: usize = 0;
+        while (child != 0) : (child = self.entries[child].next_sibling) {
+            if (count < out.len) out[count] = self.handleOf(child);
+            count += 1;
+        }
+        return count;
+    }
+
+    /// The live entry for `pointer` with `type_name` (or any type, with `any_type`).
+    pub fn find(self: *Registry, pointer: usize, type_name: u32) Error!Handle {
+        self.guard.lock();
+        defer self.guard.unlock();
+        var slot = self.by_address.get(pointer) orelse return error.NotFound;
+        while (slot != 0) : (slot = self.entries[slot].next_same_address) {
+            if (type_name == any_type or self.entries[slot].type_name == type_name) return self.handleOf(slot);
+        }
+        return error.NotFound;
+    }
+
+    /// Copies the handles of every live entry into `out`; returns how many there are.
+    pub fn enumerate(self: *Registry, out: []Handle) usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        var count: usize = 0;
+        for (1..@as(usize, self.issued) + 1) |slot| {
+            const generation = self.generations[slot];
+            if (generation & 1 == 0) continue;
+            if (count < out.len) out[count] = .{ .slot = @intCast(slot), .generation = generation };
+            count += 1;
+        }
+        return count;
+    }
+
+    pub fn setOwner(self: *Registry, handle: Handle, owner: u32) Error!void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        (try self.validate(handle)).entry.owner = owner;
+    }
+
+    pub fn setDestructor(self: *Registry, handle: Handle, destructor: ?Destructor, context: ?*anyopaque) Error!void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const e = (try self.validate(handle)).entry;
+        e.destructor = destructor;
+        e.context = context;
+    }
+
+    /// Makes `child` a child of `parent`, moving it from any previous parent. `Handle.none`
+    /// as the parent detaches it. Adding to the current parent changes nothing; a parent
+    /// that is the child itself or one of its descendants is refused.
+    pub fn setParent(self: *Registry, child: Handle, parent: Handle) Error!void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const c = try self.validate(child);
+        if (parent.slot == 0) {
+            self.unlink(c.slot);
+            return;
+        }
+        const p = try self.validate(parent);
+        if (c.entry.parent == p.slot) return;
+        var ancestor = p.slot;
+        while (ancestor != 0) : (ancestor = self.entries[ancestor].parent) {
+            if (ancestor == c.slot) {
+                self.stats.cycles_refused += 1;
+                return error.Cycle;
+            }
+        }
+        self.unlink(c.slot);
+        self.link(c.slot, p.slot);
+    }
+
+    pub fn keepAlive(self: *Registry, handle: Handle) Error!void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        (try self.validate(handle)).entry.keep_alive += 1;
+    }
+
+    /// Drops one keep-alive taken with `handle`. When the entry was destroyed meanwhile and
+    /// this was the last keep-alive, its destructor runs now.
+    pub fn dropKeepAlive(self: *Registry, handle: Handle) Error!void {
+        const due = blk: {
+            self.guard.lock();
+            defer self.guard.unlock();
+            if (handle.slot != 0 and handle.slot <= self.issued and self.entries[handle.slot].pending_generation == handle.generation and
+                self.generations[handle.slot] == handle.generation +% 1)
+            {
+                const e = &self.entries[handle.slot];
+                e.keep_alive -= 1;
+                if (e.keep_alive > 0) return;
+                const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
+                e.pending_generation = 0;
+                self.recycle(handle.slot);
+                break :blk due;
+            }
+            const e = (try self.validate(handle)).entry;
+            if (e.keep_alive == 0) return error.NotKeptAlive;
+            e.keep_alive -= 1;
+            return;
+        };
+        if (due) |d| self.runDestructors(&.{d});
+    }
+
+    /// Destroys the entry and its subtree and runs their destructors.
+    pub fn destroy(self: *Registry, handle: Handle) Error!void {
+        return self.destroyTree(handle, true);
+    }
+
+    /// Native code destroyed the object itself: invalidate the entry and its subtree, and run
+    /// the destructors of the descendants but not of the entry.
+    pub fn notifyDestroyed(self: *Registry, handle: Handle) Error!void {
+        try self.destroyTree(handle, false);
+        _ = @atomicRmw(u64, &self.stats.capsules_notified, .Add, 1, .monotonic);
+    }
+
+    /// `notifyDestroyed` for every live entry at `pointer`, whatever its type. Returns how many.
+    pub fn notifyDestroyedAddress(self: *Registry, pointer: usize) Error!u32 {
+        var count: u32 = 0;
+        while (true) {
+            const handle = self.find(pointer, any_type) catch |err| switch (err) {
+                error.NotFound => return count,
+                else => return err,
+            };
+            self.notifyDestroyed(handle) catch |err| switch (err) {
+                // Another thread destroyed it between the lookup and now.
+                error.StaleHandle => continue,
+                else => return err,
+            };
+            count += 1;
+        }
+    }
+
+    fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool) Error!void {
+        var due: std.ArrayList(DueDestructor) = .empty;
+        defer due.deinit(self.gpa);
+        {
+            self.guard.lock();
+            defer self.guard.unlock();
+            const root = (try self.validate(handle)).slot;
+            self.walk.clearRetainingCapacity();
+            try self.collectPostOrder(root);
+            // Reserve everything before the first change, so running out of memory changes nothing.
+            try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
+            try self.free_slots.ensureUnusedCapacity(self.gpa, self.walk.items.len);
+
+            self.unlink(root);
+            const s = self.stats;
+            for (self.walk.items) |slot| {
+                const e = &self.entries[slot];
+                const live_generation = self.generations[slot];
+                @atomicStore(u32, &self.generations[slot], live_generation + 1, .release);
+                self.removeAddress(slot);
+                e.parent = 0;
+                e.first_child = 0;
+                e.child_count = 0;
+                const runs = run_root_destructor or slot != root;
+                if (e.keep_alive > 0) {
+                    e.pending_generation = live_generation;
+                    if (!runs) e.destructor = null;
+                    s.destructors_deferred += 1;
+                    continue;
+                }
+                if (runs) if (e.destructor) |d| due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
+                self.recycle(slot);
+            }
+            s.capsules_live -= self.walk.items.len;
+            s.capsules_destroyed += self.walk.items.len;
+        }
+        self.runDestructors(due.items);
+    }
+
+    fn runDestructors(self: *Registry, due: []const DueDestructor) void {
+        for (due) |d| d.destructor(@ptrFromInt(d.pointer), d.context);
+        _ = @atomicRmw(u64, &self.stats.destructors_run, .Add, due.len, .monotonic);
+    }
+
+    // ---- internals; the caller holds the lock ----
+
+    const Validated = struct { slot: u32, entry: *Entry };
+
+    fn validate(self: *Registry, handle: Handle) Error!Validated {
+        if (handle.slot == 0 or handle.slot > self.issued) {
+            self.stats.forged_handles += 1;
+            return error.ForgedHandle;
+        }
+        const current = self.generations[handle.slot];
+        if (handle.generation == current and current & 1 == 1) return .{ .slot = handle.slot, .entry = &self.entries[handle.slot] };
+        if (handle.generation & 1 == 0 or handle.generation > current) {
+            self.stats.forged_handles += 1;
+            return error.ForgedHandle;
+        }
+        self.stats.stale_handles += 1;
+        return error.StaleHandle;
+    }
+
+    fn handleOf(self: *const Registry, slot: u32) Handle {
+        return if (slot == 0) .none else .{ .slot = slot, .generation = self.generations[slot] };
+    }
+
+    /// A dead slot goes back to the queue, unless its next generation would pass the limit.
+    fn recycle(self: *Registry, slot: u32) void {
+        if (self.generations[slot] > self.max_generation) {
+            self.stats.slots_retired += 1;
+            return;
+        }
+        self.free_slots.pushBackAssumeCapacity(slot);
+    }
+
+    fn link(self: *Registry, child: u32, parent: u32) void {
+        const p = &self.entries[parent];
+        const c = &self.entries[child];
+        c.parent = parent;
+        c.prev_sibling = 0;
+        c.next_sibling = p.first_child;
+        if (p.first_child != 0) self.entries[p.first_child].prev_sibling = child;
+        p.first_child = child;
+        p.child_count += 1;
+    }
+
+    fn unlink(self: *Registry, child: u32) void {
+        const c = &self.entries[child];
+        if (c.parent == 0) return;
+        const p = &self.entries[c.parent];
+        if (c.prev_sibling != 0) self.entries[c.prev_sibling].next_sibling = c.next_sibling else p.first_child = c.next_sibling;
+        if (c.next_sibling != 0) self.entries[c.next_sibling].prev_sibling = c.prev_sibling;
+        p.child_count -= 1;
+        c.parent = 0;
+        c.next_sibling = 0;
+        c.prev_sibling = 0;
+    }
+
+    fn removeAddress(self: *Registry, slot: u32) void {
+        const pointer = self.entries[slot].pointer;
+        const head = self.by_address.getPtr(pointer) orelse return;
+        if (head.* == slot) {
+            const next = self.entries[slot].next_same_address;
+            if (next == 0) _ = self.by_address.remove(pointer) else head.* = next;
+            return;
+        }
+        var previous = head.*;
+        while (self.entries[previous].next_same_address != slot) previous = self.entries[previous].next_same_address;
+        self.entries[previous].next_same_address = self.entries[slot].next_same_address;
+    }
+
+    /// Appends the subtree of `root` to `walk`, every child before its parent.
+    fn collectPostOrder(self: *Registry, root: u32) error{OutOfMemory}!void {
+        var node = root;
+        while (true) {
+            while (self.entries[node].first_child != 0) node = self.entries[node].first_child;
+            while (true) {
+                try self.walk.append(self.gpa, node);
+                if (node == root) return;
+                const next = self.entries[node].next_sibling;
+                if (next != 0) {
+                    node = next;
+                    break;
+                }
+                node = self.entries[node].parent;
+            }
+        }
+    }
+};
+
+// ---- tests ----
+
+const testing = std.testing;
+
+const Fixture = struct {
+    stats: Stats = .{},
+    registry: Registry = undefined,
+
+    fn setUp(self: *Fixture, options: Registry.Options) !void {
+        self.* = .{};
+        self.registry = try .init(testing.allocator, &self.stats, options);
+    }
+};
+
+/// Records destructor calls in order; the context is the recorder.
+const Recorder = struct {
+    calls: [64]usize = undefined,
+    len: usize = 0,
+
+    fn destructor(pointer: ?*anyopaque, context: ?*anyopaque) callconv(.c) void {
+        const self: *Recorder = @ptrCast(@alignCast(context.?));
+        self.calls[self.len] = @intFromPtr(pointer);
+        self.len += 1;
+    }
+
+    fn seen(self: *const Recorder) []const usize {
+        return self.calls[0..self.len];
+    }
+};
+
+test "handles are generational: odd while live, stale after destroy, slots reused FIFO" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    const a = try f.registry.create(0x100, 1, null, null, .none);
+    const b = try f.registry.create(0x200, 1, null, null, .none);
+    try testing.expectEqual(@as(u32, 1), a.generation);
+    try testing.expectEqual(a.generation, f.registry.generations[a.slot]);
+    try f.registry.destroy(a);
+    try f.registry.destroy(b);
+    try testing.expectEqual(@as(u32, 2), f.registry.generations[a.slot]);
+    try testing.expectError(error.StaleHandle, f.registry.pointerOf(a, 1));
+    try testing.expectError(error.StaleHandle, f.registry.destroy(a));
+    // The first slot freed is the first reused, with a new odd generation.
+    const c = try f.registry.create(0x100, 1, null, null, .none);
+    try testing.expectEqual(a.slot, c.slot);
+    try testing.expectEqual(@as(u32, 3), c.generation);
+    try testing.expectError(error.StaleHandle, f.registry.pointerOf(a, 1));
+    try testing.expectEqual(@as(usize, 0x100), try f.registry.pointerOf(c, 1));
+    try testing.expectEqual(@as(u64, 3), f.stats.stale_handles);
+    try f.registry.destroy(c);
+}
+
+test "forged handles: never issued slot, even generation, future generation" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    const a = try f.registry.create(0x100, 0, null, null, .none);
+    try testing.expectError(error.ForgedHandle, f.registry.destroy(.{ .slot = 5, .generation = 1 }));
+    try testing.expectError(error.ForgedHandle, f.registry.destroy(.{ .slot = 0, .generation = 0 }));
+    try testing.expectError(error.ForgedHandle, f.registry.destroy(.{ .slot = a.slot, .generation = 2 }));
+    try testing.expectError(error.ForgedHandle, f.registry.destroy(.{ .slot = a.slot, .generation = 7 }));
+    try testing.expectEqual(@as(u64, 4), f.stats.forged_handles);
+    try f.registry.destroy(a);
+}
+
+test "address reuse: a new object at a freed address never revives the old handle" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 1 });
+    defer f.registry.deinit();
+    const old = try f.registry.create(0xABC0, 4, null, null, .none);
+    try f.registry.notifyDestroyed(old);
+    const new = try f.registry.create(0xABC0, 4, null, null, .none);
+    try testing.expectEqual(old.slot, new.slot);
+    try testing.expectError(error.StaleHandle, f.registry.info(old));
+    try testing.expectEqual(new, try f.registry.find(0xABC0, 4));
+    try f.registry.destroy(new);
+}
+
+test "a slot is retired instead of wrapping its generation" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 1, .max_generation = 5 });
+    defer f.registry.deinit();
+    for (0..3) |_| try f.registry.destroy(try f.registry.create(0x10, 0, null, null, .none));
+    try testing.expectEqual(@as(u64, 1), f.stats.slots_retired);
+    try testing.expectError(error.TableFull, f.registry.create(0x10, 0, null, null, .none));
+    try testing.expectEqual(@as(u64, 1), f.stats.table_full);
+}
+
+test "names must match exactly; the null name matches only itself" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 4 });
+    defer f.registry.deinit();
+    const named = try f.registry.create(0x10, 3, null, null, .none);
+    const unnamed = try f.registry.create(0x20, 0, null, null, .none);
+    try testing.expectError(error.NameMismatch, f.registry.pointerOf(named, 0));
+    try testing.expectError(error.NameMismatch, f.registry.pointerOf(named, 4));
+    try testing.expectError(error.NameMismatch, f.registry.pointerOf(unnamed, 3));
+    try testing.expectEqual(@as(usize, 0x20), try f.registry.pointerOf(unnamed, 0));
+    try testing.expectError(error.NullPointer, f.registry.create(0, 3, null, null, .none));
+    try testing.expectEqual(@as(u64, 3), f.stats.name_mismatches);
+    try f.registry.destroy(named);
+    try f.registry.destroy(unnamed);
+}
+
+test "same address, different types: find tells them apart" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 4 });
+    defer f.registry.deinit();
+    const outer = try f.registry.create(0x500, 1, null, null, .none);
+    const first_member = try f.registry.create(0x500, 2, null, null, outer);
+    try testing.expectEqual(outer, try f.registry.find(0x500, 1));
+    try testing.expectEqual(first_member, try f.registry.find(0x500, 2));
+    try testing.expectError(error.NotFound, f.registry.find(0x500, 3));
+    try testing.expectEqual(@as(u32, 2), try f.registry.notifyDestroyedAddress(0x500));
+    try testing.expectError(error.NotFound, f.registry.find(0x500, any_type));
+}
+
+test "destroying a parent invalidates descendants first and runs destructors children first" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 16 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    const root = try f.registry.create(1, 0, d, &recorder, .none);
+    const a = try f.registry.create(2, 0, d, &recorder, root);
+    const a1 = try f.registry.create(3, 0, d, &recorder, a);
+    const a2 = try f.registry.create(4, 0, null, null, a); // destroyed natively by its parent
+    const b = try f.registry.create(5, 0, d, &recorder, root);
+    const outside = try f.registry.create(6, 0, d, &recorder, .none);
+    try testing.expectEqual(@as(usize, 2), try f.registry.children(root, &.{}));
+    try f.registry.destroy(root);
+    for ([_]Handle{ root, a, a1, a2, b }) |h| try testing.expectError(error.StaleHandle, f.registry.info(h));
+    // Each destructor ran once, every child before its parent.
+    try testing.expectEqualSlices(usize, &.{ 5, 3, 2, 1 }, recorder.seen());
+    try testing.expectEqual(@as(u64, 1), f.stats.capsules_live);
+    try f.registry.destroy(outside);
+    try testing.expectEqual(@as(u64, 5), f.stats.destructors_run);
+}
+
+test "parents: same parent is a no-op, re-parenting moves, removal detaches, cycles refused" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    const a = try f.registry.create(1, 0, null, null, .none);
+    const b = try f.registry.create(2, 0, null, null, .none);
+    const c = try f.registry.create(3, 0, null, null, a);
+    try f.registry.setParent(c, a);
+    try testing.expectEqual(@as(u32, 1), (try f.registry.info(a)).child_count);
+    try f.registry.setParent(c, b);
+    try testing.expectEqual(@as(u32, 0), (try f.registry.info(a)).child_count);
+    try testing.expectEqual(b, (try f.registry.info(c)).parent);
+    try testing.expectError(error.Cycle, f.registry.setParent(b, c));
+    try testing.expectError(error.Cycle, f.registry.setParent(c, c));
+    try testing.expectEqual(@as(u64, 2), f.stats.cycles_refused);
+    // Re-parent to b, then destroy a: c survives and belongs to b.
+    try f.registry.destroy(a);
+    try testing.expectEqual(b, (try f.registry.info(c)).parent);
+    try f.registry.setParent(c, .none);
+    try testing.expectEqual(Handle.none, (try f.registry.info(c)).parent);
+    try f.registry.destroy(b);
+    _ = try f.registry.info(c);
+    try f.registry.destroy(c);
+}
+
+test "notify: native destroyed the object, so its own destructor does not run" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    const parent = try f.registry.create(1, 0, d, &recorder, .none);
+    const child = try f.registry.create(2, 0, d, &recorder, parent);
+    try f.registry.notifyDestroyed(parent);
+    try testing.expectEqualSlices(usize, &.{2}, recorder.seen());
+    try testing.expectError(error.StaleHandle, f.registry.notifyDestroyed(child));
+    try testing.expectEqual(@as(u64, 1), f.stats.capsules_notified);
+}
+
+test "keep-alive defers the destructor until the last keep-alive is dropped" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const source = try f.registry.create(7, 0, Recorder.destructor, &recorder, .none);
+    try f.registry.keepAlive(source);
+    try f.registry.keepAlive(source);
+    try f.registry.destroy(source);
+    try testing.expectError(error.StaleHandle, f.registry.info(source));
+    try testing.expectEqual(@as(usize, 0), recorder.len);
+    try f.registry.dropKeepAlive(source);
+    try testing.expectEqual(@as(usize, 0), recorder.len);
+    try f.registry.dropKeepAlive(source);
+    try testing.expectEqualSlices(usize, &.{7}, recorder.seen());
+    try testing.expectError(error.StaleHandle, f.registry.dropKeepAlive(source));
+    const other = try f.registry.create(8, 0, null, null, .none);
+    try testing.expectError(error.NotKeptAlive, f.registry.dropKeepAlive(other));
+    try f.registry.destroy(other);
+}
+
+test "a destructor may call back into the registry" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    const Reentrant = struct {
+        var registry: *Registry = undefined;
+        var sibling: Handle = undefined;
+        fn destructor(_: ?*anyopaque, _: ?*anyopaque) callconv(.c) void {
+            registry.destroy(sibling) catch unreachable;
+            _ = registry.create(0x99, 0, null, null, .none) catch unreachable;
+        }
+    };
+    Reentrant.registry = &f.registry;
+    Reentrant.sibling = try f.registry.create(2, 0, null, null, .none);
+    const first = try f.registry.create(1, 0, Reentrant.destructor, null, .none);
+    try f.registry.destroy(first);
+    try testing.expectEqual(@as(u64, 1), f.stats.capsules_live);
+    try testing.expectEqual(@as(u32, 1), try f.registry.notifyDestroyedAddress(0x99));
+}
+
+test "table full is a status, not a crash" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 2 });
+    defer f.registry.deinit();
+    const a = try f.registry.create(1, 0, null, null, .none);
+    const b = try f.registry.create(2, 0, null, null, .none);
+    try testing.expectError(error.TableFull, f.registry.create(3, 0, null, null, .none));
+    var all: [4]Handle = undefined;
+    try testing.expectEqual(@as(usize, 2), f.registry.enumerate(&all));
+    try f.registry.destroy(a);
+    try f.registry.destroy(b);
+}
+
+test "notify from other threads while the main thread creates" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 1 << 12 });
+    defer f.registry.deinit();
+    const per_thread = 500;
+    var handles: [4 * per_thread]Handle = undefined;
+    for (&handles, 0..) |*h, i| h.* = try f.registry.create(0x1000 + i * 16, 0, null, null, .none);
+    const worker = struct {
+        fn run(registry: *Registry, mine: []const Handle) void {
+            for (mine) |h| registry.notifyDestroyed(h) catch unreachable;
+        }
+    }.run;
+    var threads: [4]std.Thread = undefined;
+    for (&threads, 0..) |*t, i| t.* = try std.Thread.spawn(.{}, worker, .{ &f.registry, handles[i * per_thread ..][0..per_thread] });
+    for (0..1000) |i| try f.registry.destroy(try f.registry.create(0x9000_0000 + i * 16, 0, null, null, .none));
+    for (threads) |t| t.join();
+    try testing.expectEqual(@as(u64, 0), f.stats.capsules_live);
+    try testing.expectEqual(@as(u64, 4 * per_thread), f.stats.capsules_notified);
+}

@@ -1,0 +1,283 @@
+//! libcustody: the C ABI of the tracked allocator and the capsule registry.
+//!
+//! One process-wide instance of each lives here, so that JS (through Deno.dlopen or
+//! bun:ffi) and native libraries linked against libcustody share the same tables: a block
+//! allocated by a C library's allocator hook and freed from JS is one block, and an object
+//! registered by JS can be reported destroyed by native code. `include/custody.h`
+//! documents every function below for C, Zig and Rust callers.
+//!
+//! Conventions: functions that can fail return an `i32` status (0 or a negative
+//! `Status`); handles are passed as two u32s (slot, generation) and returned through an
+//! out pointer; no function panics or aborts on bad input.
+const std = @import("std");
+const layout = @import("layout.zig");
+const Stats = @import("stats.zig").Stats;
+const events = @import("events.zig");
+const Status = @import("status.zig").Status;
+const Names = @import("names.zig").Names;
+const Lock = @import("lock.zig").Lock;
+const tracked = @import("tracked_allocator.zig");
+const registry_module = @import("registry.zig");
+const Registry = registry_module.Registry;
+const Handle = registry_module.Handle;
+const Destructor = registry_module.Destructor;
+
+pub const abi_version: u32 = 1;
+pub const default_capacity: u32 = 1 << 24;
+const default_alignment = 16;
+
+var stats: Stats = .{};
+var tracker: tracked.Tracker = .init(std.heap.c_allocator, &stats);
+var names: Names = .init(std.heap.c_allocator);
+var registry: Registry = undefined;
+var registry_ready = std.atomic.Value(bool).init(false);
+var registry_init_guard: Lock = .{};
+threadlocal var thread_tag: u32 = 0;
+
+// ---- layouts, so JS reads structs by the offsets Zig computed ----
+
+export fn custody_version() u32 {
+    return abi_version;
+}
+export fn custody_stats() *Stats {
+    return &stats;
+}
+export fn custody_stats_layout() [*:0]const u8 {
+    return layout.describe(Stats);
+}
+export fn custody_event_layout() [*:0]const u8 {
+    return layout.describe(events.Event);
+}
+export fn custody_live_record_layout() [*:0]const u8 {
+    return layout.describe(tracked.LiveRecord);
+}
+export fn custody_config_layout() [*:0]const u8 {
+    return layout.describe(tracked.Config);
+}
+export fn custody_info_layout() [*:0]const u8 {
+    return layout.describe(registry_module.Info);
+}
+export fn custody_status_name(status: i32) [*:0]const u8 {
+    return Status.name(status);
+}
+
+// ---- names and tags ----
+
+/// Interns `len` bytes at `text`; returns the id (> 0) or a negative status.
+export fn custody_intern(text: ?[*]const u8, len: usize) i64 {
+    const bytes = if (text) |t| t[0..len] else if (len == 0) "" else return Status.null_pointer.code();
+    const id = names.intern(bytes) catch |err| return Status.of(err).code();
+    return id;
+}
+/// The text of an interned id, or null for id 0 and ids never issued.
+export fn custody_name(id: u32, len: ?*usize) ?[*:0]const u8 {
+    const text = names.text(id) orelse return null;
+    if (len) |l| l.* = text.len;
+    return text.ptr;
+}
+/// Sets the tag that malloc-shaped calls on this thread record; returns the previous one.
+export fn custody_set_thread_tag(tag: u32) u32 {
+    defer thread_tag = tag;
+    return thread_tag;
+}
+
+// ---- tracked allocator ----
+
+export fn custody_malloc(size: usize) ?*anyopaque {
+    return tracker.alloc(size, default_alignment, thread_tag);
+}
+export fn custody_calloc(count: usize, size: usize) ?*anyopaque {
+    return tracker.calloc(count, size, default_alignment, thread_tag);
+}
+export fn custody_realloc(pointer: ?*anyopaque, size: usize) ?*anyopaque {
+    return tracker.realloc(pointer, size, thread_tag);
+}
+export fn custody_free(pointer: ?*anyopaque) void {
+    _ = tracker.free(pointer);
+}
+export fn custody_aligned_alloc(alignment: usize, size: usize) ?*anyopaque {
+    return tracker.alloc(size, alignment, thread_tag);
+}
+export fn custody_alloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopaque {
+    return tracker.alloc(size, alignment, tag);
+}
+export fn custody_calloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopaque {
+    return tracker.calloc(1, size, alignment, tag);
+}
+/// `free` that says what happened: 0 freed, 1 null ignored, -1 a violation was reported.
+export fn custody_free_checked(pointer: ?*anyopaque) i32 {
+    return switch (tracker.free(pointer)) {
+        .freed => 0,
+        .ignored_null => 1,
+        .reported => -1,
+    };
+}
+/// The size of a live block, or -1 if `pointer` is not one.
+export fn custody_block_size(pointer: ?*const anyopaque) i64 {
+    const size = tracker.sizeOf(pointer) orelse return -1;
+    return @intCast(size);
+}
+export fn custody_alloc_configure(config: ?*const tracked.Config) i32 {
+    tracker.configure((config orelse return Status.null_pointer.code()).*) catch |err| return Status.of(err).code();
+    return 0;
+}
+export fn custody_alloc_config(out: ?*tracked.Config) void {
+    if (out) |o| o.* = tracker.config;
+}
+export fn custody_check_all() u64 {
+    return tracker.checkAll();
+}
+export fn custody_flush_quarantine() void {
+    tracker.flushQuarantine();
+}
+export fn custody_next_sequence() u64 {
+    return tracker.nextSequence();
+}
+/// Copies live blocks with sequence >= `min_sequence`; returns how many there are in all.
+export fn custody_live_blocks(min_sequence: u64, out: ?[*]tracked.LiveRecord, max: usize) usize {
+    return tracker.enumerateLive(min_sequence, if (out) |o| o[0..max] else &.{});
+}
+/// Copies events with id > `after`, oldest first; returns how many were copied.
+export fn custody_events(after: u64, out: ?[*]events.Event, max: usize) usize {
+    return tracker.copyEvents(after, if (out) |o| o[0..max] else &.{});
+}
+
+// ---- capsule registry ----
+
+fn theRegistry() error{OutOfMemory}!*Registry {
+    if (registry_ready.load(.acquire)) return &registry;
+    if (custody_registry_init(default_capacity) != 0 and !registry_ready.load(.acquire)) return error.OutOfMemory;
+    return &registry;
+}
+
+fn statusOf(result: anyerror!void) i32 {
+    result catch |err| return Status.of(err).code();
+    return 0;
+}
+
+/// Sets the registry's fixed capacity. Only before the registry is first used; calling it
+/// again with the same capacity is harmless, with another one returns ALREADY_INITIALIZED.
+export fn custody_registry_init(capacity: u32) i32 {
+    registry_init_guard.lock();
+    defer registry_init_guard.unlock();
+    if (registry_ready.load(.acquire)) {
+        return if (registry.capacity() == capacity) 0 else Status.already_initialized.code();
+    }
+    if (capacity == 0 or capacity == std.math.maxInt(u32)) return Status.invalid_argument.code();
+    registry = Registry.init(std.heap.c_allocator, &stats, .{ .capacity = capacity }) catch |err| return Status.of(err).code();
+    registry_ready.store(true, .release);
+    return 0;
+}
+export fn custody_registry_capacity() u32 {
+    const r = theRegistry() catch return 0;
+    return r.capacity();
+}
+/// The generation of every slot, `capacity + 1` u32s that never move. Odd means live.
+export fn custody_generations() ?[*]u32 {
+    const r = theRegistry() catch return null;
+    return r.generations.ptr;
+}
+
+export fn custody_capsule_create(pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, parent_slot: u32, parent_generation: u32, out: ?*Handle) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.create(pointer, type_name, destructor, context, .{ .slot = parent_slot, .generation = parent_generation }) catch |err| return Status.of(err).code();
+    return 0;
+}
+export fn custody_capsule_pointer(slot: u32, generation: u32, type_name: u32, out: ?*usize) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.pointerOf(.{ .slot = slot, .generation = generation }, type_name) catch |err| return Status.of(err).code();
+    return 0;
+}
+export fn custody_capsule_info(slot: u32, generation: u32, out: ?*registry_module.Info) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.info(.{ .slot = slot, .generation = generation }) catch |err| return Status.of(err).code();
+    return 0;
+}
+/// Copies up to `max` child handles; returns how many children there are, or a status.
+export fn custody_capsule_children(slot: u32, generation: u32, out: ?[*]Handle, max: u32) i64 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    const count = r.children(.{ .slot = slot, .generation = generation }, if (out) |o| o[0..max] else &.{}) catch |err| return Status.of(err).code();
+    return @intCast(count);
+}
+/// `type_name` 0xFFFFFFFF matches any type.
+export fn custody_capsule_find(pointer: usize, type_name: u32, out: ?*Handle) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.find(pointer, type_name) catch |err| return Status.of(err).code();
+    return 0;
+}
+/// Copies up to `max` live handles; returns how many live entries there are.
+export fn custody_capsule_enumerate(out: ?[*]Handle, max: u32) u32 {
+    const r = theRegistry() catch return 0;
+    return @intCast(r.enumerate(if (out) |o| o[0..max] else &.{}));
+}
+export fn custody_capsule_set_owner(slot: u32, generation: u32, owner: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.setOwner(.{ .slot = slot, .generation = generation }, owner));
+}
+export fn custody_capsule_set_destructor(slot: u32, generation: u32, destructor: ?Destructor, context: ?*anyopaque) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.setDestructor(.{ .slot = slot, .generation = generation }, destructor, context));
+}
+/// Parent (0, 0) detaches the child.
+export fn custody_capsule_set_parent(slot: u32, generation: u32, parent_slot: u32, parent_generation: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.setParent(.{ .slot = slot, .generation = generation }, .{ .slot = parent_slot, .generation = parent_generation }));
+}
+export fn custody_capsule_keep_alive(slot: u32, generation: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.keepAlive(.{ .slot = slot, .generation = generation }));
+}
+export fn custody_capsule_drop_keep_alive(slot: u32, generation: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.dropKeepAlive(.{ .slot = slot, .generation = generation }));
+}
+export fn custody_capsule_destroy(slot: u32, generation: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.destroy(.{ .slot = slot, .generation = generation }));
+}
+export fn custody_notify_destroyed(slot: u32, generation: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    return statusOf(r.notifyDestroyed(.{ .slot = slot, .generation = generation }));
+}
+/// Returns how many entries lived at `pointer` (0 if none), or a status.
+export fn custody_notify_destroyed_address(pointer: usize) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    const count = r.notifyDestroyedAddress(pointer) catch |err| return Status.of(err).code();
+    return @intCast(count);
+}
+
+test {
+    _ = @import("lock.zig");
+    _ = @import("layout.zig");
+    _ = @import("stats.zig");
+    _ = @import("events.zig");
+    _ = @import("status.zig");
+    _ = @import("names.zig");
+    _ = @import("tracked_allocator.zig");
+    _ = @import("registry.zig");
+    _ = @import("model_test.zig");
+}
+
+test "the exported functions share one allocator and one registry" {
+    const before = stats.live_count;
+    const p = custody_malloc(10).?;
+    try std.testing.expectEqual(before + 1, stats.live_count);
+    try std.testing.expectEqual(@as(i64, 10), custody_block_size(p));
+    try std.testing.expectEqual(@as(i32, 0), custody_free_checked(p));
+    try std.testing.expectEqual(@as(i32, -1), custody_free_checked(p));
+    try std.testing.expectEqual(@as(i32, 0), custody_registry_init(1024));
+    try std.testing.expectEqual(Status.already_initialized.code(), custody_registry_init(2048));
+    const tag = custody_intern("widget", 6);
+    try std.testing.expect(tag > 0);
+    var handle: Handle = undefined;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_create(0x40, @intCast(tag), null, null, 0, 0, &handle));
+    try std.testing.expectEqual(handle.generation, custody_generations().?[handle.slot]);
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_destroy(handle.slot, handle.generation));
+    try std.testing.expectEqual(Status.stale_handle.code(), custody_capsule_destroy(handle.slot, handle.generation));
+    try std.testing.expectEqualStrings("STALE_HANDLE", std.mem.span(custody_status_name(Status.stale_handle.code())));
+    try std.testing.expectEqual(Status.null_pointer.code(), custody_capsule_create(0, 0, null, null, 0, 0, &handle));
+}

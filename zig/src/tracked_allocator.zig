@@ -1,0 +1,671 @@
+//! The tracked allocator: malloc/calloc/realloc/free shapes that detect misuse and report
+//! it instead of crashing.
+//!
+//! Layout of a block, from the system allocator:
+//!
+//!     [ front guard (max(16, alignment) bytes) ][ user bytes ][ tail canary ]
+//!                                               ^ the pointer handed out
+//!
+//! Both guards are filled with `guard_byte`. The metadata (size, alignment, tag, sequence,
+//! state) lives out of band in a hash table keyed by the user address, so damaging the
+//! guards cannot damage the bookkeeping, and a free of an arbitrary pointer is answered by
+//! a table lookup without ever reading memory the pointer names. That is what lets an
+//! invalid free be reported rather than crash: no pointer is dereferenced until the table
+//! says it is ours.
+//!
+//! Freed blocks are filled with `poison_byte` and held in a FIFO quarantine bounded by
+//! count and bytes. A block leaving the quarantine is checked for writes after free and
+//! handed back to the system. A free of a quarantined block is a double free; a free of a
+//! pointer that already left the quarantine is recognised by a bounded ring of recent
+//! frees; anything else is an invalid free, and an interior pointer is named as such.
+//!
+//! Every detection is counted in `Stats` and recorded in the event log. The allocator
+//! never panics: bad input is reported and ignored.
+const std = @import("std");
+const Lock = @import("lock.zig").Lock;
+const Stats = @import("stats.zig").Stats;
+const events = @import("events.zig");
+
+pub const guard_byte: u8 = 0xFD;
+pub const poison_byte: u8 = 0xDD;
+pub const min_front = 16;
+pub const max_alignment = 1 << 16;
+pub const max_canary = 1024;
+pub const recent_capacity = 4096;
+
+/// Run-time settings; JS passes this struct by pointer.
+pub const Config = extern struct {
+    /// Most blocks held in the quarantine; 0 turns the quarantine off.
+    quarantine_max_count: u64 = 1024,
+    /// Most bytes held in the quarantine; larger blocks bypass it.
+    quarantine_max_bytes: u64 = 4 << 20,
+    /// Bytes of tail canary after each new block; 0 turns overrun checks off for new blocks.
+    canary_size: u32 = 16,
+    /// 1: fill freed blocks with `poison_byte` and verify it when they leave the quarantine.
+    poison: u32 = 1,
+};
+
+/// One live allocation, as enumerated for leak reports.
+pub const LiveRecord = extern struct {
+    address: u64,
+    size: u64,
+    sequence: u64,
+    tag: u32,
+    alignment: u32,
+};
+
+pub const FreeOutcome = enum { freed, ignored_null, reported };
+
+const State = enum(u8) { live, quarantined };
+
+const Meta = struct {
+    size: usize,
+    sequence: u64,
+    tag: u32,
+    align_log2: u8,
+    state: State,
+    canary: u16,
+
+    fn front(self: Meta) usize {
+        return frontSize(@as(usize, 1) << @intCast(self.align_log2));
+    }
+    fn total(self: Meta) usize {
+        return self.front() + self.size + self.canary;
+    }
+};
+
+const FreedRecord = struct { address: usize, size: usize, sequence: u64, tag: u32 };
+
+const AddressContext = struct {
+    pub fn hash(_: AddressContext, address: usize) u64 {
+        const mixed = (address >> 4) *% 0x9E3779B97F4A7C15;
+        return mixed ^ (mixed >> 29);
+    }
+    pub fn eql(_: AddressContext, a: usize, b: usize) bool {
+        return a == b;
+    }
+};
+
+fn frontSize(alignment: usize) usize {
+    return @max(min_front, alignment);
+}
+
+fn firstDamaged(bytes: []const u8, expected: u8) ?usize {
+    const Vec = @Vector(16, u8);
+    var i: usize = 0;
+    while (i + 16 <= bytes.len) : (i += 16) {
+        const chunk: Vec = bytes[i..][0..16].*;
+        if (@reduce(.Or, chunk != @as(Vec, @splat(expected)))) break;
+    }
+    while (i < bytes.len) : (i += 1) {
+        if (bytes[i] != expected) return i;
+    }
+    return null;
+}
+
+pub const Tracker = struct {
+    /// Holds the tracker's own tables, never user blocks.
+    gpa: std.mem.Allocator,
+    stats: *Stats,
+    guard: Lock = .{},
+    config: Config = .{},
+    log: events.Log = .{},
+    blocks: std.HashMapUnmanaged(usize, Meta, AddressContext, 80) = .empty,
+    quarantine: std.Deque(usize) = .empty,
+    recent: [recent_capacity]FreedRecord = undefined,
+    recent_len: usize = 0,
+    recent_next: usize = 0,
+    next_sequence: u64 = 1,
+
+    pub fn init(gpa: std.mem.Allocator, stats: *Stats) Tracker {
+        return .{ .gpa = gpa, .stats = stats };
+    }
+
+    /// Returns every block still held to the system allocator and drops the tables.
+    /// Live blocks are freed too: call this only when nobody can use them any more.
+    pub fn deinit(self: *Tracker) void {
+        var it = self.blocks.iterator();
+        while (it.next()) |entry| releaseToSystem(entry.key_ptr.*, entry.value_ptr.*);
+        self.blocks.deinit(self.gpa);
+        self.quarantine.deinit(self.gpa);
+    }
+
+    pub fn configure(self: *Tracker, config: Config) error{ InvalidConfig, OutOfMemory }!void {
+        if (config.canary_size > max_canary or config.poison > 1) return error.InvalidConfig;
+        self.guard.lock();
+        defer self.guard.unlock();
+        self.config = config;
+        self.evictOverflow();
+    }
+
+    /// Allocates `size` bytes aligned to `alignment` (a power of two). Returns null when the
+    /// request is malformed or memory is exhausted; never reports that as a violation.
+    pub fn alloc(self: *Tracker, size: usize, alignment: usize, tag: u32) ?[*]u8 {
+        if (alignment == 0 or !std.math.isPowerOfTwo(alignment) or alignment > max_alignment) return self.failed();
+        const canary: u16 = @intCast(@atomicLoad(u32, &self.config.canary_size, .monotonic));
+        const front = frontSize(alignment);
+        const total = std.math.add(usize, front + canary, size) catch return self.failed();
+        const base = systemAlloc(total, alignment) orelse return self.failed();
+        @memset(base[0..front], guard_byte);
+        @memset(base[front + size ..][0..canary], guard_byte);
+        const user = base + front;
+
+        self.guard.lock();
+        defer self.guard.unlock();
+        const slot = self.blocks.getOrPut(self.gpa, @intFromPtr(user)) catch {
+            systemFree(base);
+            self.stats.failed_allocs += 1;
+            return null;
+        };
+        slot.value_ptr.* = .{
+            .size = size,
+            .sequence = self.next_sequence,
+            .tag = tag,
+            .align_log2 = @intCast(std.math.log2_int(usize, alignment)),
+            .state = .live,
+            .canary = canary,
+        };
+        self.next_sequence += 1;
+        const s = self.stats;
+        s.live_count += 1;
+        s.live_bytes += size;
+        s.total_allocs += 1;
+        s.total_bytes += size;
+        s.peak_count = @max(s.peak_count, s.live_count);
+        s.peak_bytes = @max(s.peak_bytes, s.live_bytes);
+        return user;
+    }
+
+    pub fn calloc(self: *Tracker, count: usize, size: usize, alignment: usize, tag: u32) ?[*]u8 {
+        const bytes = std.math.mul(usize, count, size) catch return self.failed();
+        const user = self.alloc(bytes, alignment, tag) orelse return null;
+        @memset(user[0..bytes], 0);
+        return user;
+    }
+
+    fn failed(self: *Tracker) ?[*]u8 {
+        self.guard.lock();
+        defer self.guard.unlock();
+        self.stats.failed_allocs += 1;
+        return null;
+    }
+
+    pub fn free(self: *Tracker, pointer: ?*anyopaque) FreeOutcome {
+        return self.freeBlock(pointer, .on_free);
+    }
+
+    /// `path` says which guard check this free performs: `.on_free` checks the guards,
+    /// `.on_realloc` trusts the check realloc already made, so nothing is reported twice.
+    fn freeBlock(self: *Tracker, pointer: ?*anyopaque, path: events.Detail) FreeOutcome {
+        const address = @intFromPtr(pointer orelse return .ignored_null);
+        self.guard.lock();
+        defer self.guard.unlock();
+        const meta = self.blocks.getPtr(address) orelse {
+            self.reportUnknown(address, .on_free);
+            return .reported;
+        };
+        if (meta.state == .quarantined) {
+            self.report(.double_free, .in_quarantine, address, meta.*, 0);
+            return .reported;
+        }
+        if (path == .on_free) self.checkGuards(address, meta.*, .on_free);
+        self.retire(address, meta);
+        return .freed;
+    }
+
+    /// C `realloc` semantics: a null pointer allocates, a zero size frees and returns null.
+    /// A pointer that is not a live block is reported and left alone, and null is returned.
+    pub fn realloc(self: *Tracker, pointer: ?*anyopaque, new_size: usize, default_tag: u32) ?[*]u8 {
+        const address = @intFromPtr(pointer orelse return self.alloc(new_size, min_front, default_tag));
+        if (new_size == 0) {
+            _ = self.free(pointer);
+            return null;
+        }
+        const old = blk: {
+            self.guard.lock();
+            defer self.guard.unlock();
+            const meta = self.blocks.getPtr(address) orelse {
+                self.reportUnknown(address, .on_realloc);
+                return null;
+            };
+            if (meta.state == .quarantined) {
+                self.report(.double_free, .on_realloc, address, meta.*, 0);
+                return null;
+            }
+            self.checkGuards(address, meta.*, .on_realloc);
+            break :blk meta.*;
+        };
+        const moved = self.alloc(new_size, @as(usize, 1) << @intCast(old.align_log2), old.tag) orelse return null;
+        const old_bytes: [*]const u8 = @ptrFromInt(address);
+        @memcpy(moved[0..@min(old.size, new_size)], old_bytes[0..@min(old.size, new_size)]);
+        _ = self.freeBlock(pointer, .on_realloc);
+        return moved;
+    }
+
+    /// Verifies the guards of every live block and the poison of every quarantined block.
+    /// Returns how many violations it found.
+    pub fn checkAll(self: *Tracker) u64 {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const before = self.stats.events_total;
+        var it = self.blocks.iterator();
+        while (it.next()) |entry| {
+            const address = entry.key_ptr.*;
+            const meta = entry.value_ptr.*;
+            switch (meta.state) {
+                .live => self.checkGuards(address, meta, .on_check),
+                .quarantined => self.checkPoison(address, meta, .on_check),
+            }
+        }
+        return self.stats.events_total - before;
+    }
+
+    /// Copies live blocks with sequence >= `min_sequence` into `out`; returns how many such
+    /// blocks exist, which may exceed `out.len`.
+    pub fn enumerateLive(self: *Tracker, min_sequence: u64, out: []LiveRecord) usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        var found: usize = 0;
+        var it = self.blocks.iterator();
+        while (it.next()) |entry| {
+            const meta = entry.value_ptr.*;
+            if (meta.state != .live or meta.sequence < min_sequence) continue;
+            if (found < out.len) out[found] = .{
+                .address = entry.key_ptr.*,
+                .size = meta.size,
+                .sequence = meta.sequence,
+                .tag = meta.tag,
+                .alignment = @as(u32, 1) << @intCast(meta.align_log2),
+            };
+            found += 1;
+        }
+        return found;
+    }
+
+    /// The size of a live block, or null if `pointer` is not one.
+    pub fn sizeOf(self: *Tracker, pointer: ?*const anyopaque) ?usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const meta = self.blocks.get(@intFromPtr(pointer)) orelse return null;
+        return if (meta.state == .live) meta.size else null;
+    }
+
+    /// The sequence number the next allocation will get.
+    pub fn nextSequence(self: *Tracker) u64 {
+        self.guard.lock();
+        defer self.guard.unlock();
+        return self.next_sequence;
+    }
+
+    pub fn copyEvents(self: *Tracker, after: u64, out: []events.Event) usize {
+        self.guard.lock();
+        defer self.guard.unlock();
+        return self.log.copyAfter(after, out);
+    }
+
+    /// Empties the quarantine, verifying every block on its way out.
+    pub fn flushQuarantine(self: *Tracker) void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        while (self.quarantine.len > 0) self.evictOldest();
+    }
+
+    // ---- internals; the caller holds the lock ----
+
+    fn retire(self: *Tracker, address: usize, meta: *Meta) void {
+        const s = self.stats;
+        s.live_count -= 1;
+        s.live_bytes -= meta.size;
+        s.total_frees += 1;
+        const user: [*]u8 = @ptrFromInt(address);
+        const quarantine_on = self.config.quarantine_max_count > 0 and meta.size <= self.config.quarantine_max_bytes;
+        const held = quarantine_on and hold: {
+            self.quarantine.pushBack(self.gpa, address) catch break :hold false;
+            break :hold true;
+        };
+        if (held) {
+            if (self.config.poison == 1) @memset(user[0..meta.size], poison_byte);
+            meta.state = .quarantined;
+            s.quarantine_count += 1;
+            s.quarantine_bytes += meta.size;
+            self.evictOverflow();
+        } else {
+            self.forget(address, meta.*);
+        }
+    }
+
+    fn evictOverflow(self: *Tracker) void {
+        while (self.quarantine.len > 0 and
+            (self.quarantine.len > self.config.quarantine_max_count or self.stats.quarantine_bytes > self.config.quarantine_max_bytes))
+        {
+            self.evictOldest();
+        }
+    }
+
+    fn evictOldest(self: *Tracker) void {
+        const address = self.quarantine.popFront().?;
+        const meta = self.blocks.get(address).?;
+        self.stats.quarantine_count -= 1;
+        self.stats.quarantine_bytes -= meta.size;
+        if (self.config.poison == 1) self.checkPoison(address, meta, .on_evict);
+        self.forget(address, meta);
+    }
+
+    /// Hands a block back to the system and remembers it among the recent frees.
+    fn forget(self: *Tracker, address: usize, meta: Meta) void {
+        _ = self.blocks.remove(address);
+        self.recent[self.recent_next] = .{ .address = address, .size = meta.size, .sequence = meta.sequence, .tag = meta.tag };
+        self.recent_next = (self.recent_next + 1) % recent_capacity;
+        self.recent_len = @min(self.recent_len + 1, recent_capacity);
+        releaseToSystem(address, meta);
+    }
+
+    fn checkGuards(self: *Tracker, address: usize, meta: Meta, detail: events.Detail) void {
+        const user: [*]const u8 = @ptrFromInt(address);
+        const front = meta.front();
+        if (firstDamaged((user - front)[0..front], guard_byte)) |i| {
+            self.report(.underrun, detail, address, meta, front - i);
+        }
+        if (firstDamaged(user[meta.size..][0..meta.canary], guard_byte)) |i| {
+            self.report(.overrun, detail, address, meta, i);
+        }
+    }
+
+    fn checkPoison(self: *Tracker, address: usize, meta: Meta, detail: events.Detail) void {
+        const user: [*]const u8 = @ptrFromInt(address);
+        if (firstDamaged(user[0..meta.size], poison_byte)) |i| {
+            self.report(.write_after_free, detail, address, meta, i);
+        }
+    }
+
+    /// A pointer that is not a block start: inside a live block (the live table is the
+    /// truth), else a recent free (history, possibly of an address reused since), else wild.
+    fn reportUnknown(self: *Tracker, address: usize, path: events.Detail) void {
+        var it = self.blocks.iterator();
+        while (it.next()) |entry| {
+            const start = entry.key_ptr.*;
+            const meta = entry.value_ptr.*;
+            if (meta.state == .live and address > start and address < start + @max(meta.size, 1)) {
+                self.record(.invalid_free, .interior_pointer, address, meta.size, meta.sequence, meta.tag, start);
+                return;
+            }
+        }
+        var i: usize = 0;
+        while (i < self.recent_len) : (i += 1) {
+            const freed = self.recent[(self.recent_next + recent_capacity - 1 - i) % recent_capacity];
+            if (freed.address != address) continue;
+            self.record(.double_free, if (path == .on_realloc) .on_realloc else .recently_freed, address, freed.size, freed.sequence, freed.tag, 0);
+            return;
+        }
+        self.record(.invalid_free, .unknown_pointer, address, 0, 0, 0, 0);
+    }
+
+    fn report(self: *Tracker, kind: events.Kind, detail: events.Detail, address: usize, meta: Meta, related: u64) void {
+        self.record(kind, detail, address, meta.size, meta.sequence, meta.tag, related);
+    }
+
+    fn record(self: *Tracker, kind: events.Kind, detail: events.Detail, address: usize, size: usize, sequence: u64, tag: u32, related: u64) void {
+        const s = self.stats;
+        switch (kind) {
+            .double_free => s.double_frees += 1,
+            .invalid_free => s.invalid_frees += 1,
+            .overrun => s.overruns += 1,
+            .underrun => s.underruns += 1,
+            .write_after_free => s.writes_after_free += 1,
+        }
+        s.events_total += 1;
+        _ = self.log.record(.{
+            .id = 0,
+            .kind = @intFromEnum(kind),
+            .detail = @intFromEnum(detail),
+            .address = address,
+            .size = size,
+            .sequence = sequence,
+            .tag = tag,
+            .related = related,
+        });
+    }
+};
+
+fn systemAlloc(total: usize, alignment: usize) ?[*]u8 {
+    if (alignment <= min_front) return @ptrCast(std.c.malloc(total) orelse return null);
+    var out: ?*anyopaque = null;
+    if (std.c.posix_memalign(&out, alignment, total) != 0) return null;
+    return @ptrCast(out orelse return null);
+}
+
+fn systemFree(base: [*]u8) void {
+    std.c.free(base);
+}
+
+fn releaseToSystem(address: usize, meta: Meta) void {
+    const user: [*]u8 = @ptrFromInt(address);
+    systemFree(user - meta.front());
+}
+
+// ---- tests ----
+
+const testing = std.testing;
+
+const Fixture = struct {
+    stats: Stats = .{},
+    tracker: Tracker = undefined,
+
+    fn setUp(self: *Fixture, config: Config) !void {
+        self.* = .{};
+        self.tracker = .init(testing.allocator, &self.stats);
+        try self.tracker.configure(config);
+    }
+
+    fn lastEvent(self: *Fixture) events.Event {
+        var out: [1]events.Event = undefined;
+        _ = self.tracker.copyEvents(self.tracker.log.recorded - 1, &out);
+        return out[0];
+    }
+};
+
+test "allocations are aligned, tagged, sequenced and counted" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const a = f.tracker.alloc(10, 16, 7).?;
+    const b = f.tracker.alloc(100, 256, 8).?;
+    try testing.expect(@intFromPtr(b) % 256 == 0);
+    try testing.expectEqual(@as(u64, 2), f.stats.live_count);
+    try testing.expectEqual(@as(u64, 110), f.stats.live_bytes);
+    var records: [4]LiveRecord = undefined;
+    try testing.expectEqual(@as(usize, 2), f.tracker.enumerateLive(0, &records));
+    try testing.expectEqual(@as(usize, 1), f.tracker.enumerateLive(2, &records));
+    try testing.expectEqual(@as(u64, 100), records[0].size);
+    try testing.expectEqual(@as(u32, 8), records[0].tag);
+    try testing.expectEqual(@as(u32, 256), records[0].alignment);
+    try testing.expectEqual(FreeOutcome.freed, f.tracker.free(a));
+    try testing.expectEqual(FreeOutcome.freed, f.tracker.free(b));
+    try testing.expectEqual(@as(u64, 0), f.stats.live_count);
+    try testing.expectEqual(@as(u64, 110), f.stats.peak_bytes);
+    try testing.expectEqual(@as(u64, 0), f.stats.violations());
+}
+
+test "malformed requests fail without a violation" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    try testing.expectEqual(@as(?[*]u8, null), f.tracker.alloc(8, 3, 0));
+    try testing.expectEqual(@as(?[*]u8, null), f.tracker.alloc(std.math.maxInt(usize) - 8, 16, 0));
+    try testing.expectEqual(@as(?[*]u8, null), f.tracker.calloc(std.math.maxInt(usize), 2, 16, 0));
+    try testing.expectEqual(@as(u64, 3), f.stats.failed_allocs);
+    try testing.expectEqual(FreeOutcome.ignored_null, f.tracker.free(null));
+    try testing.expectEqual(@as(u64, 0), f.stats.violations());
+}
+
+test "double free is reported while the block is quarantined" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const p = f.tracker.alloc(24, 16, 3).?;
+    _ = f.tracker.free(p);
+    try testing.expectEqual(FreeOutcome.reported, f.tracker.free(p));
+    const e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.double_free), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.in_quarantine), e.detail);
+    try testing.expectEqual(@intFromPtr(p), e.address);
+    try testing.expectEqual(@as(u64, 24), e.size);
+    try testing.expectEqual(@as(u32, 3), e.tag);
+    try testing.expectEqual(@as(u64, 1), f.stats.double_frees);
+}
+
+test "double free is reported after the block left the quarantine" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .quarantine_max_count = 0 });
+    defer f.tracker.deinit();
+    const p = f.tracker.alloc(40, 16, 5).?;
+    _ = f.tracker.free(p);
+    try testing.expectEqual(FreeOutcome.reported, f.tracker.free(p));
+    const e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.double_free), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.recently_freed), e.detail);
+    try testing.expectEqual(@as(u64, 40), e.size);
+    try testing.expectEqual(@as(u32, 5), e.tag);
+}
+
+test "invalid frees: never issued, interior, stack" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const p = f.tracker.alloc(64, 16, 9).?;
+    defer _ = f.tracker.free(p);
+
+    _ = f.tracker.free(@ptrFromInt(0x1000));
+    var e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.invalid_free), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.unknown_pointer), e.detail);
+
+    _ = f.tracker.free(p + 8);
+    e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Detail.interior_pointer), e.detail);
+    try testing.expectEqual(@intFromPtr(p), e.related);
+    try testing.expectEqual(@as(u32, 9), e.tag);
+
+    var on_stack: u64 = 0;
+    _ = f.tracker.free(&on_stack);
+    try testing.expectEqual(@as(u64, 3), f.stats.invalid_frees);
+    try testing.expectEqual(@as(u64, 1), f.stats.live_count);
+}
+
+test "overrun and underrun are found on free, on realloc and by checkAll" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .canary_size = 8 });
+    defer f.tracker.deinit();
+
+    const a = f.tracker.alloc(10, 16, 1).?;
+    a[10] = 0;
+    _ = f.tracker.free(a);
+    var e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.overrun), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.on_free), e.detail);
+    try testing.expectEqual(@as(u64, 10), e.size);
+    try testing.expectEqual(@as(u64, 0), e.related);
+
+    const b = f.tracker.alloc(10, 16, 2).?;
+    (b - 3)[0] = 0;
+    const c = f.tracker.realloc(b, 20, 0).?;
+    e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.underrun), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.on_realloc), e.detail);
+    try testing.expectEqual(@as(u64, 3), e.related);
+
+    c[25] = 1;
+    try testing.expectEqual(@as(u64, 1), f.tracker.checkAll());
+    e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Detail.on_check), e.detail);
+    try testing.expectEqual(@as(u64, 5), e.related);
+    c[25] = guard_byte;
+    _ = f.tracker.free(c);
+    try testing.expectEqual(@as(u64, 2), f.stats.overruns);
+    try testing.expectEqual(@as(u64, 1), f.stats.underruns);
+}
+
+test "write after free is found when the block leaves the quarantine" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .quarantine_max_count = 2 });
+    defer f.tracker.deinit();
+    const p = f.tracker.alloc(32, 16, 4).?;
+    _ = f.tracker.free(p);
+    p[5] = 42;
+    for (0..2) |_| _ = f.tracker.free(f.tracker.alloc(8, 16, 0).?);
+    const e = f.lastEvent();
+    try testing.expectEqual(@intFromEnum(events.Kind.write_after_free), e.kind);
+    try testing.expectEqual(@intFromEnum(events.Detail.on_evict), e.detail);
+    try testing.expectEqual(@intFromPtr(p), e.address);
+    try testing.expectEqual(@as(u64, 5), e.related);
+    try testing.expectEqual(@as(u32, 4), e.tag);
+}
+
+test "realloc keeps contents, tag and alignment and frees the old block" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const p = f.tracker.alloc(4, 64, 6).?;
+    @memcpy(p[0..4], "abcd");
+    const q = f.tracker.realloc(p, 1000, 0).?;
+    try testing.expectEqualStrings("abcd", q[0..4]);
+    try testing.expect(@intFromPtr(q) % 64 == 0);
+    try testing.expectEqual(@as(?usize, 1000), f.tracker.sizeOf(q));
+    try testing.expectEqual(@as(?usize, null), f.tracker.sizeOf(p));
+    try testing.expectEqual(@as(?[*]u8, null), f.tracker.realloc(p, 8, 0));
+    try testing.expectEqual(@as(u64, 1), f.stats.double_frees);
+    try testing.expectEqual(@as(?[*]u8, null), f.tracker.realloc(q, 0, 0));
+    try testing.expectEqual(@as(u64, 0), f.stats.live_count);
+    const fresh = f.tracker.realloc(null, 12, 11).?;
+    var records: [1]LiveRecord = undefined;
+    _ = f.tracker.enumerateLive(0, &records);
+    try testing.expectEqual(@as(u32, 11), records[0].tag);
+    _ = f.tracker.free(fresh);
+}
+
+test "calloc zeroes" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const p = f.tracker.calloc(8, 8, 16, 0).?;
+    defer _ = f.tracker.free(p);
+    for (p[0..64]) |byte| try testing.expectEqual(@as(u8, 0), byte);
+}
+
+test "the quarantine stays within its bounds and reconfiguring shrinks it" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .quarantine_max_count = 8, .quarantine_max_bytes = 100 });
+    defer f.tracker.deinit();
+    for (0..20) |_| _ = f.tracker.free(f.tracker.alloc(30, 16, 0).?);
+    try testing.expect(f.stats.quarantine_count <= 8);
+    try testing.expect(f.stats.quarantine_bytes <= 100);
+    try f.tracker.configure(.{ .quarantine_max_count = 1 });
+    try testing.expectEqual(@as(u64, 1), f.stats.quarantine_count);
+    try testing.expectError(error.InvalidConfig, f.tracker.configure(.{ .canary_size = max_canary + 1 }));
+    f.tracker.flushQuarantine();
+    try testing.expectEqual(@as(u64, 0), f.stats.quarantine_count);
+    try testing.expectEqual(@as(u64, 0), f.stats.violations());
+}
+
+test "concurrent allocation from several threads keeps exact counts" {
+    var f: Fixture = undefined;
+    try f.setUp(.{});
+    defer f.tracker.deinit();
+    const worker = struct {
+        fn run(tracker: *Tracker) void {
+            var held: [16]?[*]u8 = @splat(null);
+            for (0..5_000) |i| {
+                const slot = i % held.len;
+                if (held[slot]) |p| _ = tracker.free(p);
+                held[slot] = tracker.alloc(i % 200, 16, 1);
+            }
+            for (held) |p| _ = tracker.free(p);
+        }
+    }.run;
+    var threads: [4]std.Thread = undefined;
+    for (&threads) |*t| t.* = try std.Thread.spawn(.{}, worker, .{&f.tracker});
+    for (threads) |t| t.join();
+    try testing.expectEqual(@as(u64, 0), f.stats.live_count);
+    try testing.expectEqual(@as(u64, 20_000), f.stats.total_allocs);
+    try testing.expectEqual(@as(u64, 0), f.stats.violations());
+}
