@@ -10,7 +10,9 @@ comptime {
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
-    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .fast });
+    // ReleaseFast by default: a safety-checked build panics on a bug, and custody must never
+    // abort its host. The unit tests run in Debug, where those checks catch the bugs.
+    const optimize = b.option(std.lang.OptimizeMode, "optimize", "Optimize mode of the library (default fast)") orelse .fast;
 
     const core = b.createModule(.{
         .root_source_file = b.path("src/root.zig"),
@@ -30,6 +32,8 @@ pub fn build(b: *std.Build) void {
     });
     const tests = b.addTest(.{ .root_module = test_module });
     const run_tests = b.addRunArtifact(tests);
+    // Always run: the model tests draw a new seed each run, so a cached pass proves little.
+    run_tests.has_side_effects = true;
     b.step("test", "Run the unit tests").dependOn(&run_tests.step);
 
     // An installed test binary, so that valgrind can run it outside the build runner.

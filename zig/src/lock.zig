@@ -1,20 +1,37 @@
-//! A blocking mutex for code that has no `std.Io` at hand.
+//! The lock guarding custody's tables.
 //!
 //! custody is a shared library called from whatever thread the host uses (the JS thread,
 //! Deno's nonblocking worker threads, native threads of the library being bound), so it
-//! cannot receive an `Io` instance. `std.Io.Threaded` exposes the futex-based mutex
-//! operations without the vtable; this wraps them so callers write `lock()`/`unlock()`.
+//! cannot receive an `std.Io` instance. Its critical sections are a few dozen
+//! instructions, so a test-and-test-and-set spin lock that yields the CPU after a short
+//! spin beats a futex mutex: locking is one atomic compare-and-swap and unlocking a plain
+//! release store, where the futex mutex needs a second atomic swap to learn whether to
+//! wake a waiter.
 const std = @import("std");
 
 pub const Lock = struct {
-    mutex: std.Io.Mutex = .init,
+    state: std.atomic.Value(u32) = .init(unlocked),
+
+    const unlocked = 0;
+    const locked = 1;
+    const spins_before_yield = 64;
 
     pub fn lock(self: *Lock) void {
-        std.Io.Threaded.mutexLockUncancelable(&self.mutex);
+        while (self.state.cmpxchgWeak(unlocked, locked, .acquire, .monotonic) != null) {
+            var spins: u32 = 0;
+            while (self.state.load(.monotonic) != unlocked) {
+                if (spins < spins_before_yield) {
+                    std.atomic.spinLoopHint();
+                    spins += 1;
+                } else {
+                    std.Thread.yield() catch {};
+                }
+            }
+        }
     }
 
     pub fn unlock(self: *Lock) void {
-        std.Io.Threaded.mutexUnlock(&self.mutex);
+        self.state.store(unlocked, .release);
     }
 };
 

@@ -23,6 +23,7 @@
 const std = @import("std");
 const Lock = @import("lock.zig").Lock;
 const Stats = @import("stats.zig").Stats;
+const AddressMap = @import("address_map.zig").AddressMap;
 
 pub const Handle = extern struct {
     slot: u32,
@@ -82,16 +83,6 @@ const Entry = struct {
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
 
-const AddressContext = struct {
-    pub fn hash(_: AddressContext, address: usize) u64 {
-        const mixed = (address >> 3) *% 0x9E3779B97F4A7C15;
-        return mixed ^ (mixed >> 29);
-    }
-    pub fn eql(_: AddressContext, a: usize, b: usize) bool {
-        return a == b;
-    }
-};
-
 pub const Registry = struct {
     gpa: std.mem.Allocator,
     stats: *Stats,
@@ -103,7 +94,7 @@ pub const Registry = struct {
     issued: u32 = 0,
     max_generation: u32,
     free_slots: std.Deque(u32) = .empty,
-    by_address: std.HashMapUnmanaged(usize, u32, AddressContext, 80) = .empty,
+    by_address: AddressMap(u32) = .empty,
     /// Reused by subtree walks, always under the lock.
     walk: std.ArrayList(u32) = .empty,
 
@@ -290,7 +281,10 @@ pub const Registry = struct {
         const due = blk: {
             self.guard.lock();
             defer self.guard.unlock();
-            if (handle.slot != 0 and handle.slot <= self.issued and self.entries[handle.slot].pending_generation == handle.generation and
+            // A pending entry's generation is a live (odd, non-zero) one; without that check
+            // (slot, 0) would match every slot whose live generation is 1.
+            const pending = self.entries[handle.slot].pending_generation;
+            if (handle.slot != 0 and handle.slot <= self.issued and pending != 0 and pending == handle.generation and
                 self.generations[handle.slot] == handle.generation +% 1)
             {
                 const e = &self.entries[handle.slot];
@@ -322,13 +316,12 @@ pub const Registry = struct {
     }
 
     /// `notifyDestroyed` for every live entry at `pointer`, whatever its type. Returns how many.
+    /// Deepest entries go first, so that an entry at the same address as one of its ancestors
+    /// (a struct's first member) is notified itself rather than destroyed as a descendant.
     pub fn notifyDestroyedAddress(self: *Registry, pointer: usize) Error!u32 {
         var count: u32 = 0;
         while (true) {
-            const handle = self.find(pointer, any_type) catch |err| switch (err) {
-                error.NotFound => return count,
-                else => return err,
-            };
+            const handle = self.deepestAt(pointer) orelse return count;
             self.notifyDestroyed(handle) catch |err| switch (err) {
                 // Another thread destroyed it between the lookup and now.
                 error.StaleHandle => continue,
@@ -336,6 +329,24 @@ pub const Registry = struct {
             };
             count += 1;
         }
+    }
+
+    fn deepestAt(self: *Registry, pointer: usize) ?Handle {
+        self.guard.lock();
+        defer self.guard.unlock();
+        var best: u32 = 0;
+        var best_depth: usize = 0;
+        var slot = self.by_address.get(pointer) orelse return null;
+        while (slot != 0) : (slot = self.entries[slot].next_same_address) {
+            var depth: usize = 0;
+            var ancestor = self.entries[slot].parent;
+            while (ancestor != 0) : (ancestor = self.entries[ancestor].parent) depth += 1;
+            if (best == 0 or depth > best_depth) {
+                best = slot;
+                best_depth = depth;
+            }
+        }
+        return self.handleOf(best);
     }
 
     fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool) Error!void {
@@ -667,6 +678,36 @@ test "keep-alive defers the destructor until the last keep-alive is dropped" {
     const other = try f.registry.create(8, 0, null, null, .none);
     try testing.expectError(error.NotKeptAlive, f.registry.dropKeepAlive(other));
     try f.registry.destroy(other);
+}
+
+test "a handle with generation 0 never matches a live entry's keep-alive" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 4 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const live = try f.registry.create(1, 0, Recorder.destructor, &recorder, .none);
+    try testing.expectEqual(@as(u32, 1), live.generation);
+    try testing.expectError(error.ForgedHandle, f.registry.dropKeepAlive(.{ .slot = live.slot, .generation = 0 }));
+    try testing.expectEqual(@as(usize, 0), recorder.len);
+    _ = try f.registry.info(live);
+    try f.registry.destroy(live);
+}
+
+test "notify by address spares the own destructor of every entry at that address" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    const outer = try f.registry.create(0x700, 1, d, &recorder, .none);
+    const member = try f.registry.create(0x700, 2, d, &recorder, .none);
+    const other_child = try f.registry.create(0x800, 3, d, &recorder, .none);
+    try f.registry.setParent(member, outer);
+    try f.registry.setParent(other_child, member);
+    try testing.expectEqual(@as(u32, 2), try f.registry.notifyDestroyedAddress(0x700));
+    // Only the object at another address gets its destructor.
+    try testing.expectEqualSlices(usize, &.{0x800}, recorder.seen());
+    try testing.expectError(error.StaleHandle, f.registry.info(other_child));
 }
 
 test "a destructor may call back into the registry" {

@@ -23,6 +23,7 @@ const Handle = registry_module.Handle;
 const Destructor = registry_module.Destructor;
 
 pub const abi_version: u32 = 1;
+pub const Config = tracked.Config;
 pub const default_capacity: u32 = 1 << 24;
 const default_alignment = 16;
 
@@ -39,7 +40,7 @@ threadlocal var thread_tag: u32 = 0;
 export fn custody_version() u32 {
     return abi_version;
 }
-export fn custody_stats() *Stats {
+pub export fn custody_stats() *Stats {
     return &stats;
 }
 export fn custody_stats_layout() [*:0]const u8 {
@@ -60,12 +61,29 @@ export fn custody_info_layout() [*:0]const u8 {
 export fn custody_status_name(status: i32) [*:0]const u8 {
     return Status.name(status);
 }
+/// "double_free" for kind 1, "unknown" for a kind that does not exist.
+export fn custody_event_kind_name(kind: u32) [*:0]const u8 {
+    return tagName(events.Kind, kind);
+}
+/// "interior_pointer" for detail 1, "unknown" for a detail that does not exist.
+export fn custody_event_detail_name(detail: u32) [*:0]const u8 {
+    return tagName(events.Detail, detail);
+}
+
+fn tagName(comptime E: type, value: u32) [*:0]const u8 {
+    const info = @typeInfo(E).@"enum";
+    inline for (info.field_names, info.field_values) |name, field_value| {
+        if (field_value == value) return name;
+    }
+    return "unknown";
+}
 
 // ---- names and tags ----
 
-/// Interns `len` bytes at `text`; returns the id (> 0) or a negative status.
+/// Interns `len` bytes at `text`; returns the id (> 0), 0 for a null `text` (the null
+/// name), or a negative status.
 export fn custody_intern(text: ?[*]const u8, len: usize) i64 {
-    const bytes = if (text) |t| t[0..len] else if (len == 0) "" else return Status.null_pointer.code();
+    const bytes = if (text) |t| t[0..len] else return if (len == 0) 0 else Status.null_pointer.code();
     const id = names.intern(bytes) catch |err| return Status.of(err).code();
     return id;
 }
@@ -83,7 +101,7 @@ export fn custody_set_thread_tag(tag: u32) u32 {
 
 // ---- tracked allocator ----
 
-export fn custody_malloc(size: usize) ?*anyopaque {
+pub export fn custody_malloc(size: usize) ?*anyopaque {
     return tracker.alloc(size, default_alignment, thread_tag);
 }
 export fn custody_calloc(count: usize, size: usize) ?*anyopaque {
@@ -92,7 +110,7 @@ export fn custody_calloc(count: usize, size: usize) ?*anyopaque {
 export fn custody_realloc(pointer: ?*anyopaque, size: usize) ?*anyopaque {
     return tracker.realloc(pointer, size, thread_tag);
 }
-export fn custody_free(pointer: ?*anyopaque) void {
+pub export fn custody_free(pointer: ?*anyopaque) void {
     _ = tracker.free(pointer);
 }
 export fn custody_aligned_alloc(alignment: usize, size: usize) ?*anyopaque {
@@ -104,12 +122,14 @@ export fn custody_alloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopa
 export fn custody_calloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopaque {
     return tracker.calloc(1, size, alignment, tag);
 }
-/// `free` that says what happened: 0 freed, 1 null ignored, -1 a violation was reported.
+/// `free` that says what happened: 0 freed, 1 null ignored, 2 the pointer was not a live
+/// block and a violation was reported. (Damaged guards of a freed block are reported as
+/// events too, and the block is still freed: 0.)
 export fn custody_free_checked(pointer: ?*anyopaque) i32 {
     return switch (tracker.free(pointer)) {
         .freed => 0,
         .ignored_null => 1,
-        .reported => -1,
+        .reported => 2,
     };
 }
 /// The size of a live block, or -1 if `pointer` is not one.
@@ -117,11 +137,11 @@ export fn custody_block_size(pointer: ?*const anyopaque) i64 {
     const size = tracker.sizeOf(pointer) orelse return -1;
     return @intCast(size);
 }
-export fn custody_alloc_configure(config: ?*const tracked.Config) i32 {
+pub export fn custody_alloc_configure(config: ?*const tracked.Config) i32 {
     tracker.configure((config orelse return Status.null_pointer.code()).*) catch |err| return Status.of(err).code();
     return 0;
 }
-export fn custody_alloc_config(out: ?*tracked.Config) void {
+pub export fn custody_alloc_config(out: ?*tracked.Config) void {
     if (out) |o| o.* = tracker.config;
 }
 export fn custody_check_all() u64 {
@@ -252,6 +272,7 @@ export fn custody_notify_destroyed_address(pointer: usize) i32 {
 
 test {
     _ = @import("lock.zig");
+    _ = @import("address_map.zig");
     _ = @import("layout.zig");
     _ = @import("stats.zig");
     _ = @import("events.zig");
@@ -268,7 +289,7 @@ test "the exported functions share one allocator and one registry" {
     try std.testing.expectEqual(before + 1, stats.live_count);
     try std.testing.expectEqual(@as(i64, 10), custody_block_size(p));
     try std.testing.expectEqual(@as(i32, 0), custody_free_checked(p));
-    try std.testing.expectEqual(@as(i32, -1), custody_free_checked(p));
+    try std.testing.expectEqual(@as(i32, 2), custody_free_checked(p));
     try std.testing.expectEqual(@as(i32, 0), custody_registry_init(1024));
     try std.testing.expectEqual(Status.already_initialized.code(), custody_registry_init(2048));
     const tag = custody_intern("widget", 6);

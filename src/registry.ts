@@ -1,0 +1,445 @@
+/**
+ * The capsule registry, from JS: register native objects with a type name and destructor,
+ * link them into parent/child trees, keep them alive, destroy them, and learn when native
+ * code destroyed them.
+ *
+ * A {@linkcode Handle} is a slot and a generation. The registry's generation table is
+ * mapped into JS once, so {@linkcode isLive} is one array read and one compare. That check
+ * is a fast path only: every operation here is validated again natively, under the lock.
+ *
+ * @module
+ */
+import { runtime } from "./ffi/mod.ts";
+import { CustodyError } from "./errors.ts";
+import { parseLayout, readField } from "./layout.ts";
+import { native } from "./native/library.ts";
+import { outParameters, scratchBuffer, utf8 } from "./native/scratch.ts";
+import { check, codeOf } from "./native/status.ts";
+
+/** A registry entry's identity: stale once its object is destroyed, never reused. */
+export interface Handle {
+  readonly slot: number;
+  readonly generation: number;
+}
+
+/** Matches any type name in {@linkcode find}. */
+export const anyType = 0xFFFF_FFFF;
+
+/** What the registry knows about a live entry. */
+export interface EntryInfo {
+  readonly pointer: number;
+  /** The interned type name id (0 for the null name). */
+  readonly typeName: number;
+  /** The address of the destructor, or 0 if none runs. */
+  readonly destructor: number;
+  readonly context: number;
+  /** The owner code the binding layer set (see {@linkcode setOwner}). */
+  readonly owner: number;
+  /** The parent's handle, or null. */
+  readonly parent: Handle | null;
+  readonly childCount: number;
+  readonly keepAlive: number;
+}
+
+/** Options of {@linkcode create}. */
+export interface CreateOptions {
+  /** The type name id from {@linkcode typeName}; default 0, the null name. */
+  readonly typeName?: number;
+  /** The address of a `void (*)(void *pointer, void *context)` run exactly once on destroy. */
+  readonly destructor?: number;
+  /** Passed to the destructor. */
+  readonly context?: number;
+  /** Created as this entry's child: destroyed with it. */
+  readonly parent?: Handle;
+}
+
+const infoLayout = parseLayout(
+  runtime.cString(native.custody_info_layout()),
+  ["pointer", "destructor", "context", "type_name", "owner", "child_count", "keep_alive"],
+  "Info",
+);
+// The parent handle sits between owner and child_count: two u32s the layout names "parent".
+const parentOffset = infoLayout.fields.owner.offset + 4;
+
+const capacity = native.custody_registry_capacity();
+if (capacity === 0) throw new Error("libcustody could not reserve its registry");
+
+/**
+ * The registry's generation of every slot, mapped from native memory. Odd means live.
+ * Read-only for JS: writing it would corrupt the registry's fast-path answers.
+ */
+export const generations: Uint32Array = new Uint32Array(runtime.view(native.custody_generations(), (capacity + 1) * 4));
+
+function readHandle(view: DataView, offset: number): Handle | null {
+  const slot = view.getUint32(offset, true);
+  return slot === 0 ? null : { slot, generation: view.getUint32(offset + 4, true) };
+}
+
+function describe(handle: Handle): string {
+  return `${handle.slot}:${handle.generation}`;
+}
+
+function validHandle(handle: Handle, action: string): void {
+  const { slot, generation } = handle;
+  if (!Number.isInteger(slot) || !Number.isInteger(generation) || slot < 0 || generation < 0 || slot > 0xFFFF_FFFF || generation > 0xFFFF_FFFF) {
+    throw new CustodyError("FORGED_HANDLE", `${action}: the handle's slot and generation must be 32-bit unsigned integers`);
+  }
+}
+
+const typeNames = new Map<string, number>();
+
+/**
+ * The id of a type name. Names are interned natively and compared by id; `null` is the
+ * null name, which matches only itself (not even the empty string).
+ *
+ * @example
+ * ```ts
+ * import { typeName } from "./registry.ts";
+ * console.log(typeName("Window") === typeName("Window")); // true
+ * console.log(typeName(null)); // 0
+ * ```
+ */
+export function typeName(name: string | null): number {
+  if (name === null) return 0;
+  let id = typeNames.get(name);
+  if (id === undefined) {
+    const text = utf8(name);
+    const result = native.custody_intern(text.address, text.length);
+    check(result, `Cannot intern type name ${JSON.stringify(name.slice(0, 40))}`);
+    id = result;
+    typeNames.set(name, id);
+  }
+  return id;
+}
+
+/**
+ * The number of slots the registry has: the most entries that can live at once.
+ *
+ * @example
+ * ```ts
+ * import { registryCapacity } from "./registry.ts";
+ * console.log(registryCapacity() > 0); // true
+ * ```
+ */
+export function registryCapacity(): number {
+  return capacity;
+}
+
+/**
+ * Whether the handle's entry is live, by one read of the mapped generation table. Never
+ * throws.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, isLive } from "./registry.ts";
+ * const handle = create(0x1000);
+ * console.log(isLive(handle)); // true
+ * destroy(handle);
+ * console.log(isLive(handle)); // false
+ * ```
+ */
+export function isLive(handle: Handle): boolean {
+  return generations[handle.slot] === handle.generation && (handle.generation & 1) === 1;
+}
+
+/**
+ * Registers a native object.
+ *
+ * @throws {CustodyError} `NULL_POINTER` for address 0, `STALE_HANDLE`/`FORGED_HANDLE` for a dead or invented parent, `TABLE_FULL`.
+ *
+ * @example A window with a child widget
+ * ```ts
+ * import { create, destroy, isLive, typeName } from "./registry.ts";
+ * const window = create(0x1000, { typeName: typeName("Window") });
+ * const button = create(0x2000, { typeName: typeName("Button"), parent: window });
+ * destroy(window);
+ * console.log(isLive(button)); // false
+ * ```
+ */
+export function create(pointer: number, options: CreateOptions = {}): Handle {
+  const parent = options.parent ?? { slot: 0, generation: 0 };
+  if (options.parent !== undefined) validHandle(parent, "Cannot create a capsule");
+  check(
+    native.custody_capsule_create(
+      pointer,
+      options.typeName ?? 0,
+      options.destructor ?? 0,
+      options.context ?? 0,
+      parent.slot,
+      parent.generation,
+      outParameters.address,
+    ),
+    `Cannot register the object at 0x${pointer.toString(16)}`,
+  );
+  return readHandle(outParameters.view, 0)!;
+}
+
+/**
+ * The entry's pointer, if `typeName` (an id from {@linkcode typeName}) is exactly its name.
+ *
+ * @throws {CustodyError} `NAME_MISMATCH`, `STALE_HANDLE`, `FORGED_HANDLE`.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, pointerOf, typeName } from "./registry.ts";
+ * const handle = create(0x3000, { typeName: typeName("Texture") });
+ * console.log(pointerOf(handle, typeName("Texture")) === 0x3000); // true
+ * destroy(handle);
+ * ```
+ */
+export function pointerOf(handle: Handle, typeNameId: number): number {
+  validHandle(handle, "Cannot get the pointer");
+  check(
+    native.custody_capsule_pointer(handle.slot, handle.generation, typeNameId, outParameters.address),
+    `Cannot get the pointer of capsule ${describe(handle)}`,
+  );
+  return readField(outParameters.view, 0, { offset: 0, size: 8 });
+}
+
+/**
+ * What the registry knows about a live entry.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, info } from "./registry.ts";
+ * const parent = create(0x10);
+ * const child = create(0x20, { parent });
+ * console.log(info(parent).childCount, info(child).parent); // 1 { slot, generation }
+ * destroy(parent);
+ * ```
+ */
+export function info(handle: Handle): EntryInfo {
+  validHandle(handle, "Cannot describe the capsule");
+  const view = outParameters.view;
+  check(native.custody_capsule_info(handle.slot, handle.generation, outParameters.address), `Cannot describe capsule ${describe(handle)}`);
+  const f = infoLayout.fields;
+  return {
+    pointer: readField(view, 0, f.pointer),
+    typeName: readField(view, 0, f.type_name),
+    destructor: readField(view, 0, f.destructor),
+    context: readField(view, 0, f.context),
+    owner: readField(view, 0, f.owner),
+    parent: readHandle(view, parentOffset),
+    childCount: readField(view, 0, f.child_count),
+    keepAlive: readField(view, 0, f.keep_alive),
+  };
+}
+
+/**
+ * The handles of the entry's direct children, newest first.
+ *
+ * @example
+ * ```ts
+ * import { children, create, destroy } from "./registry.ts";
+ * const parent = create(0x10);
+ * create(0x20, { parent });
+ * console.log(children(parent).length); // 1
+ * destroy(parent);
+ * ```
+ */
+export function children(handle: Handle): Handle[] {
+  validHandle(handle, "Cannot list children");
+  let room = 16;
+  while (true) {
+    const buffer = scratchBuffer(room * 8);
+    const count = native.custody_capsule_children(handle.slot, handle.generation, buffer.address, room);
+    check(count, `Cannot list the children of capsule ${describe(handle)}`);
+    if (count > room) {
+      room = count;
+      continue;
+    }
+    return Array.from({ length: count }, (_, i) => readHandle(buffer.view, i * 8)!);
+  }
+}
+
+/**
+ * The live entry registered for `pointer` with type name id `typeNameId` ({@linkcode anyType}
+ * for any), or undefined. Several entries may share an address when their types differ (a
+ * struct and its first member).
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, find, typeName } from "./registry.ts";
+ * const handle = create(0x4000, { typeName: typeName("Font") });
+ * console.log(find(0x4000, typeName("Font"))?.slot === handle.slot); // true
+ * destroy(handle);
+ * ```
+ */
+export function find(pointer: number, typeNameId: number = anyType): Handle | undefined {
+  const status = native.custody_capsule_find(pointer, typeNameId, outParameters.address);
+  if (status < 0 && codeOf(status) === "NOT_FOUND") return undefined;
+  check(status, `Cannot look up 0x${pointer.toString(16)}`);
+  return readHandle(outParameters.view, 0)!;
+}
+
+/**
+ * The handles of every live entry.
+ *
+ * @example
+ * ```ts
+ * import { liveEntries } from "./registry.ts";
+ * console.log(liveEntries().length);
+ * ```
+ */
+export function liveEntries(): Handle[] {
+  let room = Math.max(16, native.custody_capsule_enumerate(0, 0));
+  while (true) {
+    const buffer = scratchBuffer(room * 8);
+    const count = native.custody_capsule_enumerate(buffer.address, room);
+    if (count > room) {
+      room = count * 2;
+      continue;
+    }
+    return Array.from({ length: count }, (_, i) => readHandle(buffer.view, i * 8)!);
+  }
+}
+
+/**
+ * Records who owns the entry (a code of the binding layer's choosing; custody's ownership
+ * state machine uses it so native code and dumps can tell).
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, info, setOwner } from "./registry.ts";
+ * const handle = create(0x10);
+ * setOwner(handle, 2);
+ * console.log(info(handle).owner); // 2
+ * destroy(handle);
+ * ```
+ */
+export function setOwner(handle: Handle, owner: number): void {
+  validHandle(handle, "Cannot set the owner");
+  check(native.custody_capsule_set_owner(handle.slot, handle.generation, owner >>> 0), `Cannot set the owner of capsule ${describe(handle)}`);
+}
+
+/**
+ * Replaces the destructor (address 0: none) and its context.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, setDestructor } from "./registry.ts";
+ * const handle = create(0x10);
+ * setDestructor(handle, 0);
+ * destroy(handle);
+ * ```
+ */
+export function setDestructor(handle: Handle, destructor: number, context = 0): void {
+  validHandle(handle, "Cannot set the destructor");
+  check(
+    native.custody_capsule_set_destructor(handle.slot, handle.generation, destructor, context),
+    `Cannot set the destructor of capsule ${describe(handle)}`,
+  );
+}
+
+/**
+ * Makes `child` a child of `parent`, moving it from any parent it had; `null` detaches it.
+ * Setting the parent it already has changes nothing.
+ *
+ * @throws {CustodyError} `CYCLE` when `parent` is `child` or one of its descendants.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, setParent } from "./registry.ts";
+ * const a = create(0x10);
+ * const b = create(0x20);
+ * setParent(b, a);
+ * setParent(b, null);
+ * destroy(a);
+ * destroy(b);
+ * ```
+ */
+export function setParent(child: Handle, parent: Handle | null): void {
+  validHandle(child, "Cannot set the parent");
+  if (parent !== null) validHandle(parent, "Cannot set the parent");
+  check(
+    native.custody_capsule_set_parent(child.slot, child.generation, parent?.slot ?? 0, parent?.generation ?? 0),
+    `Cannot make capsule ${describe(child)} ${parent === null ? "a root" : `a child of ${describe(parent)}`}`,
+  );
+}
+
+/**
+ * Adds a keep-alive: while any is held, destroying the entry invalidates it at once but
+ * runs its destructor only when the last keep-alive is dropped.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, dropKeepAlive, keepAlive } from "./registry.ts";
+ * const source = create(0x10);
+ * keepAlive(source);
+ * destroy(source); // invalid now; the destructor waits
+ * dropKeepAlive(source); // the destructor runs now
+ * ```
+ */
+export function keepAlive(handle: Handle): void {
+  validHandle(handle, "Cannot keep alive");
+  check(native.custody_capsule_keep_alive(handle.slot, handle.generation), `Cannot keep capsule ${describe(handle)} alive`);
+}
+
+/**
+ * Drops a keep-alive taken with this handle, even after the entry was destroyed.
+ *
+ * @throws {CustodyError} `NOT_KEPT_ALIVE` when none is held.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, dropKeepAlive, keepAlive } from "./registry.ts";
+ * const handle = create(0x10);
+ * keepAlive(handle);
+ * dropKeepAlive(handle);
+ * destroy(handle);
+ * ```
+ */
+export function dropKeepAlive(handle: Handle): void {
+  validHandle(handle, "Cannot drop a keep-alive");
+  check(native.custody_capsule_drop_keep_alive(handle.slot, handle.generation), `Cannot drop a keep-alive of capsule ${describe(handle)}`);
+}
+
+/**
+ * Destroys the entry and its descendants: all are invalid at once, then the destructors
+ * run, children before parents, each exactly once.
+ *
+ * @throws {CustodyError} `STALE_HANDLE` when it was already destroyed.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy } from "./registry.ts";
+ * destroy(create(0x10));
+ * ```
+ */
+export function destroy(handle: Handle): void {
+  validHandle(handle, "Cannot destroy");
+  check(native.custody_capsule_destroy(handle.slot, handle.generation), `Cannot destroy capsule ${describe(handle)}`);
+}
+
+/**
+ * Tells the registry that native code destroyed the object: the entry and its descendants
+ * become invalid; the descendants' destructors run, the entry's does not.
+ *
+ * @example
+ * ```ts
+ * import { create, isLive, notifyDestroyed } from "./registry.ts";
+ * const handle = create(0x10);
+ * notifyDestroyed(handle);
+ * console.log(isLive(handle)); // false
+ * ```
+ */
+export function notifyDestroyed(handle: Handle): void {
+  validHandle(handle, "Cannot notify");
+  check(native.custody_notify_destroyed(handle.slot, handle.generation), `Cannot notify the destruction of capsule ${describe(handle)}`);
+}
+
+/**
+ * {@linkcode notifyDestroyed} for every entry at `pointer`; returns how many there were.
+ *
+ * @example
+ * ```ts
+ * import { create, notifyDestroyedAt } from "./registry.ts";
+ * create(0x5000);
+ * console.log(notifyDestroyedAt(0x5000)); // 1
+ * ```
+ */
+export function notifyDestroyedAt(pointer: number): number {
+  const count = native.custody_notify_destroyed_address(pointer);
+  check(count, `Cannot notify the destruction of 0x${pointer.toString(16)}`);
+  return count;
+}
