@@ -61,12 +61,35 @@ pub fn AddressMap(comptime V: type) type {
         /// valid until the next insertion.
         pub fn getOrPut(self: *Self, gpa: std.mem.Allocator, key: usize) error{OutOfMemory}!GetOrPut {
             std.debug.assert(key != 0);
-            if (self.find(key)) |i| return .{ .value_ptr = &self.slots[i].value, .found_existing = true };
-            // Keep the load at or below 5/8 so that probe runs stay short.
-            if ((self.len + 1) * 8 > self.slots.len * 5) try self.grow(gpa);
-            const i = self.claim(key);
+            // Keep the load at or below 1/2: runs stay short, and removal shifts at most a run.
+            if ((self.len + 1) * 2 > self.slots.len) try self.grow(gpa);
+            // One probe: the key's slot, or the empty slot that ends its run.
+            var i = self.home(key);
+            while (true) : (i = (i + 1) & self.mask()) {
+                const k = self.slots[i].key;
+                if (k == key) return .{ .value_ptr = &self.slots[i].value, .found_existing = true };
+                if (k == 0) break;
+            }
+            self.slots[i].key = key;
             self.len += 1;
             return .{ .value_ptr = &self.slots[i].value, .found_existing = false };
+        }
+
+        /// The position of `key`, for `valueAt` and `removeAt`; valid until the map changes.
+        pub fn indexOf(self: *const Self, key: usize) ?usize {
+            return self.find(key);
+        }
+
+        pub fn valueAt(self: *const Self, index: usize) *V {
+            return &self.slots[index].value;
+        }
+
+        /// Removes `key` and returns its value.
+        pub fn fetchRemove(self: *Self, key: usize) ?V {
+            const i = self.find(key) orelse return null;
+            const value = self.slots[i].value;
+            self.removeAt(i);
+            return value;
         }
 
         fn claim(self: *Self, key: usize) usize {
@@ -90,7 +113,12 @@ pub fn AddressMap(comptime V: type) type {
         }
 
         pub fn remove(self: *Self, key: usize) bool {
-            var hole = self.find(key) orelse return false;
+            self.removeAt(self.find(key) orelse return false);
+            return true;
+        }
+
+        pub fn removeAt(self: *Self, index: usize) void {
+            var hole = index;
             // Shift back every later entry of the run that may live at the hole, so that no
             // lookup ever stops early at the gap.
             var j = (hole + 1) & self.mask();
@@ -103,7 +131,6 @@ pub fn AddressMap(comptime V: type) type {
             }
             self.slots[hole].key = 0;
             self.len -= 1;
-            return true;
         }
 
         pub const Iterator = struct {
@@ -145,7 +172,14 @@ test "agrees with std's hash map under random churn" {
             result.value_ptr.* = step;
             expected.value_ptr.* = step;
         } else {
-            try std.testing.expectEqual(reference.remove(key), map.remove(key));
+            if (random.boolean()) {
+                try std.testing.expectEqual(reference.remove(key), map.remove(key));
+            } else {
+                const expected = reference.fetchRemove(key);
+                const removed = map.fetchRemove(key);
+                try std.testing.expectEqual(expected != null, removed != null);
+                if (expected) |kv| try std.testing.expectEqual(kv.value, removed.?);
+            }
         }
         try std.testing.expectEqual(@as(usize, reference.count()), map.len);
     }

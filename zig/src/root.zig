@@ -34,6 +34,18 @@ var registry: Registry = undefined;
 var registry_ready = std.atomic.Value(bool).init(false);
 var registry_init_guard: Lock = .{};
 threadlocal var thread_tag: u32 = 0;
+/// Set once any thread sets a tag. Until then malloc-shaped calls skip the thread-local
+/// read, which in a shared library is a call to `__tls_get_addr` on every allocation.
+var thread_tags_used = std.atomic.Value(bool).init(false);
+
+fn currentTag() u32 {
+    return if (thread_tags_used.load(.monotonic)) threadTag() else 0;
+}
+
+/// Kept out of line: inlined, LLVM hoists the TLS address lookup above the branch.
+noinline fn threadTag() u32 {
+    return thread_tag;
+}
 
 // ---- layouts, so JS reads structs by the offsets Zig computed ----
 
@@ -95,6 +107,7 @@ export fn custody_name(id: u32, len: ?*usize) ?[*:0]const u8 {
 }
 /// Sets the tag that malloc-shaped calls on this thread record; returns the previous one.
 export fn custody_set_thread_tag(tag: u32) u32 {
+    thread_tags_used.store(true, .monotonic);
     defer thread_tag = tag;
     return thread_tag;
 }
@@ -102,19 +115,19 @@ export fn custody_set_thread_tag(tag: u32) u32 {
 // ---- tracked allocator ----
 
 pub export fn custody_malloc(size: usize) ?*anyopaque {
-    return tracker.alloc(size, default_alignment, thread_tag);
+    return tracker.alloc(size, default_alignment, currentTag());
 }
 export fn custody_calloc(count: usize, size: usize) ?*anyopaque {
-    return tracker.calloc(count, size, default_alignment, thread_tag);
+    return tracker.calloc(count, size, default_alignment, currentTag());
 }
 export fn custody_realloc(pointer: ?*anyopaque, size: usize) ?*anyopaque {
-    return tracker.realloc(pointer, size, thread_tag);
+    return tracker.realloc(pointer, size, currentTag());
 }
 pub export fn custody_free(pointer: ?*anyopaque) void {
     _ = tracker.free(pointer);
 }
 export fn custody_aligned_alloc(alignment: usize, size: usize) ?*anyopaque {
-    return tracker.alloc(size, alignment, thread_tag);
+    return tracker.alloc(size, alignment, currentTag());
 }
 export fn custody_alloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopaque {
     return tracker.alloc(size, alignment, tag);

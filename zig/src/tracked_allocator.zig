@@ -6,18 +6,20 @@
 //!     [ front guard (max(16, alignment) bytes) ][ user bytes ][ tail canary ]
 //!                                               ^ the pointer handed out
 //!
-//! Both guards are filled with `guard_byte`. The metadata (size, alignment, tag, sequence,
-//! state) lives out of band in a hash table keyed by the user address, so damaging the
+//! Both guards are filled with `guard_byte`. The metadata of live blocks (size, alignment,
+//! tag, sequence) lives out of band in a hash table keyed by the user address, so damaging the
 //! guards cannot damage the bookkeeping, and a free of an arbitrary pointer is answered by
 //! a table lookup without ever reading memory the pointer names. That is what lets an
 //! invalid free be reported rather than crash: no pointer is dereferenced until the table
 //! says it is ours.
 //!
-//! Freed blocks are filled with `poison_byte` and held in a FIFO quarantine bounded by
-//! count and bytes. A block leaving the quarantine is checked for writes after free and
-//! handed back to the system. A free of a quarantined block is a double free; a free of a
-//! pointer that already left the quarantine is recognised by a bounded ring of recent
-//! frees; anything else is an invalid free, and an interior pointer is named as such.
+//! Freed blocks leave the table, are filled with `poison_byte` and are held, with their
+//! metadata, in a FIFO quarantine bounded by count and bytes. A block leaving the
+//! quarantine is checked for writes after free. Keeping the metadata in the FIFO rather than
+//! in the table means eviction reads memory sequentially instead of a cold table slot, and
+//! the table holds live blocks only. A free of a pointer that is not a live block takes the
+//! slow path: inside a live block it is an interior pointer; found in the quarantine or in a
+//! bounded ring of recent frees it is a double free; otherwise it is an invalid free.
 //!
 //! A verified block leaving the quarantine is not handed straight back to the system: it
 //! goes to a free list of its size class (bounded in bytes) and is the next block of that
@@ -62,24 +64,11 @@ pub const LiveRecord = extern struct {
 
 pub const FreeOutcome = enum { freed, ignored_null, reported };
 
-const State = enum(u8) {
-    live,
-    /// In the quarantine, filled with `poison_byte`.
-    quarantined_poisoned,
-    /// In the quarantine, not filled (poisoning was off when it was freed).
-    quarantined_plain,
-
-    fn quarantined(self: State) bool {
-        return self != .live;
-    }
-};
-
 const Meta = struct {
     size: usize,
     sequence: u64,
     tag: u32,
     align_log2: u8,
-    state: State,
     canary: u16,
 
     fn front(self: Meta) usize {
@@ -147,23 +136,67 @@ const Reuse = struct {
     }
 };
 
+/// A block in the quarantine.
+const Held = struct {
+    address: usize,
+    meta: Meta,
+    /// Filled with `poison_byte` (poisoning was on when it was freed).
+    poisoned: bool,
+};
+
 const FreedRecord = struct { address: usize, size: usize, sequence: u64, tag: u32 };
 
 fn frontSize(alignment: usize) usize {
     return @max(min_front, alignment);
 }
 
+/// Guards are almost always 16 bytes: one vector store instead of a call to memset.
+fn fillGuard(bytes: []u8) void {
+    if (bytes.len == 16) {
+        bytes[0..16].* = @splat(guard_byte);
+    } else {
+        @memset(bytes, guard_byte);
+    }
+}
+
+/// The offset of the first byte of `bytes` that is not `expected`, or null. The common case
+/// (nothing damaged) runs on wide vectors with one overlapping window for the tail.
 fn firstDamaged(bytes: []const u8, expected: u8) ?usize {
-    const Vec = @Vector(16, u8);
+    const whole = if (bytes.len >= 32)
+        intact(32, bytes, expected)
+    else if (bytes.len >= 16)
+        intact(16, bytes, expected)
+    else
+        std.mem.allEqual(u8, bytes, expected);
+    if (whole) return null;
+    return std.mem.indexOfNone(u8, bytes, &.{expected});
+}
+
+/// Whether every `width`-byte window of `bytes` (stepping by `width`, plus a last window
+/// ending at the end) holds only `expected`. `bytes` is at least `width` long.
+fn intact(comptime width: usize, bytes: []const u8, expected: u8) bool {
+    const Vec = @Vector(width, u8);
+    const pattern: Vec = @splat(expected);
     var i: usize = 0;
-    while (i + 16 <= bytes.len) : (i += 16) {
-        const chunk: Vec = bytes[i..][0..16].*;
-        if (@reduce(.Or, chunk != @as(Vec, @splat(expected)))) break;
+    while (i + width <= bytes.len) : (i += width) {
+        const chunk: Vec = bytes[i..][0..width].*;
+        if (@reduce(.Or, chunk != pattern)) return false;
     }
-    while (i < bytes.len) : (i += 1) {
-        if (bytes[i] != expected) return i;
+    const last: Vec = bytes[bytes.len - width ..][0..width].*;
+    return !@reduce(.Or, last != pattern);
+}
+
+test "firstDamaged finds the first wrong byte at every length and position" {
+    var buffer: [300]u8 = undefined;
+    for (0..buffer.len) |len| {
+        @memset(buffer[0..len], poison_byte);
+        try std.testing.expectEqual(@as(?usize, null), firstDamaged(buffer[0..len], poison_byte));
+        for (0..len) |damaged| {
+            buffer[damaged] = 0;
+            try std.testing.expectEqual(@as(?usize, damaged), firstDamaged(buffer[0..len], poison_byte));
+            buffer[damaged] = poison_byte;
+        }
     }
-    return null;
 }
 
 pub const Tracker = struct {
@@ -174,7 +207,7 @@ pub const Tracker = struct {
     config: Config = .{},
     log: events.Log = .{},
     blocks: AddressMap(Meta) = .empty,
-    quarantine: std.Deque(usize) = .empty,
+    quarantine: std.Deque(Held) = .empty,
     reuse: Reuse = .{},
     recent: [recent_capacity]FreedRecord = undefined,
     recent_len: usize = 0,
@@ -190,6 +223,7 @@ pub const Tracker = struct {
     pub fn deinit(self: *Tracker) void {
         var it = self.blocks.iterator();
         while (it.next()) |entry| releaseToSystem(entry.key, entry.value);
+        while (self.quarantine.popFront()) |held| releaseToSystem(held.address, held.meta);
         self.reuse.drain();
         self.blocks.deinit(self.gpa);
         self.quarantine.deinit(self.gpa);
@@ -225,14 +259,13 @@ pub const Tracker = struct {
             self.stats.failed_allocs += 1;
             return null;
         };
-        @memset(base[0..front], guard_byte);
-        @memset(base[front + size ..][0..canary], guard_byte);
+        fillGuard(base[0..front]);
+        fillGuard(base[front + size ..][0..canary]);
         slot.value_ptr.* = .{
             .size = size,
             .sequence = self.next_sequence,
             .tag = tag,
             .align_log2 = @intCast(std.math.log2_int(usize, alignment)),
-            .state = .live,
             .canary = canary,
         };
         self.next_sequence += 1;
@@ -270,15 +303,13 @@ pub const Tracker = struct {
         const address = @intFromPtr(pointer orelse return .ignored_null);
         self.guard.lock();
         defer self.guard.unlock();
-        const meta = self.blocks.getPtr(address) orelse {
+        const index = self.blocks.indexOf(address) orelse {
             self.reportUnknown(address, .on_free);
             return .reported;
         };
-        if (meta.state.quarantined()) {
-            self.report(.double_free, .in_quarantine, address, meta.*, 0);
-            return .reported;
-        }
-        if (path == .on_free) self.checkGuards(address, meta.*, .on_free);
+        const meta = self.blocks.valueAt(index).*;
+        self.blocks.removeAt(index);
+        if (path == .on_free) self.checkGuards(address, meta, .on_free);
         self.retire(address, meta);
         return .freed;
     }
@@ -294,16 +325,12 @@ pub const Tracker = struct {
         const old = blk: {
             self.guard.lock();
             defer self.guard.unlock();
-            const meta = self.blocks.getPtr(address) orelse {
+            const meta = self.blocks.get(address) orelse {
                 self.reportUnknown(address, .on_realloc);
                 return null;
             };
-            if (meta.state.quarantined()) {
-                self.report(.double_free, .on_realloc, address, meta.*, 0);
-                return null;
-            }
-            self.checkGuards(address, meta.*, .on_realloc);
-            break :blk meta.*;
+            self.checkGuards(address, meta, .on_realloc);
+            break :blk meta;
         };
         const moved = self.alloc(new_size, @as(usize, 1) << @intCast(old.align_log2), old.tag) orelse return null;
         const old_bytes: [*]const u8 = @ptrFromInt(address);
@@ -319,15 +346,9 @@ pub const Tracker = struct {
         defer self.guard.unlock();
         const before = self.stats.events_total;
         var it = self.blocks.iterator();
-        while (it.next()) |entry| {
-            const address = entry.key;
-            const meta = entry.value;
-            switch (meta.state) {
-                .live => self.checkGuards(address, meta, .on_check),
-                .quarantined_poisoned => self.checkPoison(address, meta, .on_check),
-                .quarantined_plain => {},
-            }
-        }
+        while (it.next()) |entry| self.checkGuards(entry.key, entry.value, .on_check);
+        var held = self.quarantine.iterator();
+        while (held.next()) |h| if (h.poisoned) self.checkPoison(h.address, h.meta, .on_check);
         return self.stats.events_total - before;
     }
 
@@ -340,7 +361,7 @@ pub const Tracker = struct {
         var it = self.blocks.iterator();
         while (it.next()) |entry| {
             const meta = entry.value;
-            if (meta.state != .live or meta.sequence < min_sequence) continue;
+            if (meta.sequence < min_sequence) continue;
             if (found < out.len) out[found] = .{
                 .address = entry.key,
                 .size = meta.size,
@@ -358,7 +379,7 @@ pub const Tracker = struct {
         self.guard.lock();
         defer self.guard.unlock();
         const meta = self.blocks.get(@intFromPtr(pointer)) orelse return null;
-        return if (meta.state == .live) meta.size else null;
+        return meta.size;
     }
 
     /// The sequence number the next allocation will get.
@@ -383,30 +404,27 @@ pub const Tracker = struct {
 
     // ---- internals; the caller holds the lock ----
 
-    fn retire(self: *Tracker, address: usize, meta: *Meta) void {
+    /// Quarantines a block that just left `blocks`, or hands it back if the quarantine is
+    /// off or the block too large for it.
+    fn retire(self: *Tracker, address: usize, meta: Meta) void {
         const s = self.stats;
         s.live_count -= 1;
         s.live_bytes -= meta.size;
         s.total_frees += 1;
-        const user: [*]u8 = @ptrFromInt(address);
+        const poisoned = self.config.poison == 1;
         const quarantine_on = self.config.quarantine_max_count > 0 and meta.size <= self.config.quarantine_max_bytes;
         const held = quarantine_on and hold: {
-            self.quarantine.pushBack(self.gpa, address) catch break :hold false;
+            self.quarantine.pushBack(self.gpa, .{ .address = address, .meta = meta, .poisoned = poisoned }) catch break :hold false;
             break :hold true;
         };
-        if (held) {
-            if (self.config.poison == 1) {
-                @memset(user[0..meta.size], poison_byte);
-                meta.state = .quarantined_poisoned;
-            } else {
-                meta.state = .quarantined_plain;
-            }
-            s.quarantine_count += 1;
-            s.quarantine_bytes += meta.size;
-            self.evictOverflow();
-        } else {
-            self.forget(address, meta.*);
+        if (!held) return self.forget(address, meta);
+        if (poisoned) {
+            const user: [*]u8 = @ptrFromInt(address);
+            @memset(user[0..meta.size], poison_byte);
         }
+        s.quarantine_count += 1;
+        s.quarantine_bytes += meta.size;
+        self.evictOverflow();
     }
 
     fn evictOverflow(self: *Tracker) void {
@@ -418,17 +436,27 @@ pub const Tracker = struct {
     }
 
     fn evictOldest(self: *Tracker) void {
-        const address = self.quarantine.popFront().?;
-        const meta = self.blocks.get(address).?;
+        const held = self.quarantine.popFront().?;
         self.stats.quarantine_count -= 1;
-        self.stats.quarantine_bytes -= meta.size;
-        if (meta.state == .quarantined_poisoned) self.checkPoison(address, meta, .on_evict);
-        self.forget(address, meta);
+        self.stats.quarantine_bytes -= held.meta.size;
+        if (held.poisoned) self.checkPoison(held.address, held.meta, .on_evict);
+        self.forget(held.address, held.meta);
     }
 
-    /// Hands a block back to the system and remembers it among the recent frees.
+    /// The quarantined block at `address`, newest first, or null.
+    fn findHeld(self: *const Tracker, address: usize) ?Meta {
+        var i = self.quarantine.len;
+        while (i > 0) {
+            i -= 1;
+            const held = self.quarantine.at(i);
+            if (held.address == address) return held.meta;
+        }
+        return null;
+    }
+
+    /// Hands a block, already removed from `blocks`, back for reuse and remembers it among
+    /// the recent frees.
     fn forget(self: *Tracker, address: usize, meta: Meta) void {
-        _ = self.blocks.remove(address);
         self.recent[self.recent_next] = .{ .address = address, .size = meta.size, .sequence = meta.sequence, .tag = meta.tag };
         self.recent_next = (self.recent_next + 1) % recent_capacity;
         self.recent_len = @min(self.recent_len + 1, recent_capacity);
@@ -459,17 +487,22 @@ pub const Tracker = struct {
         }
     }
 
-    /// A pointer that is not a block start: inside a live block (the live table is the
-    /// truth), else a recent free (history, possibly of an address reused since), else wild.
+    /// A pointer that is not a live block: inside a live block (the live table is the truth),
+    /// else a block in the quarantine, else a recent free (history, possibly of an address
+    /// reused since), else wild.
     fn reportUnknown(self: *Tracker, address: usize, path: events.Detail) void {
         var it = self.blocks.iterator();
         while (it.next()) |entry| {
             const start = entry.key;
             const meta = entry.value;
-            if (meta.state == .live and address > start and address < start + @max(meta.size, 1)) {
+            if (address > start and address < start + @max(meta.size, 1)) {
                 self.record(.invalid_free, .interior_pointer, address, meta.size, meta.sequence, meta.tag, start);
                 return;
             }
+        }
+        if (self.findHeld(address)) |meta| {
+            self.report(.double_free, if (path == .on_realloc) .on_realloc else .in_quarantine, address, meta, 0);
+            return;
         }
         var i: usize = 0;
         while (i < self.recent_len) : (i += 1) {
