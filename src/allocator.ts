@@ -262,11 +262,13 @@ export function config(): AllocatorConfig {
  *
  * @throws {CustodyError} `INVALID_ARGUMENT` for a canary over 1024 bytes or negative numbers.
  *
- * @example Turning the quarantine off for a benchmark
+ * @example Turning the quarantine off for a while
  * ```ts
- * import { configure } from "./allocator.ts";
- * const before = configure({ quarantineMaxCount: 0 });
- * configure({ quarantineMaxCount: 1024 });
+ * import { config, configure } from "./allocator.ts";
+ * const previous = config();
+ * configure({ quarantineMaxCount: 0 });
+ * // ...
+ * configure(previous);
  * ```
  */
 export function configure(changes: Partial<AllocatorConfig>): AllocatorConfig {

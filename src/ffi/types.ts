@@ -44,8 +44,6 @@ export interface SymbolSpec {
    * there the symbol runs synchronously and its result is wrapped in a resolved promise.
    */
   readonly nonblocking?: boolean;
-  /** The function may call back into JS (Deno needs to know). */
-  readonly callback?: boolean;
 }
 
 /** Maps each parameter type of a tuple to its JS value type. */

@@ -331,8 +331,8 @@ const char *custody_event_detail_name(uint32_t detail);
 
 /* Interns `len` bytes at `text` (need not be NUL-terminated; the bytes are copied, so the
  * buffer may be reused at once). Returns the name's id (> 0; the same text always gets
- * the same id), usable as a capsule type_name or allocation tag. NULL with len 0 interns
- * the empty string. Errors: CUSTODY_NULL_POINTER (NULL with len > 0),
+ * the same id), usable as a capsule type_name or allocation tag. NULL with len 0 returns
+ * 0, the null name (not the empty string). Errors: CUSTODY_NULL_POINTER (NULL with len > 0),
  * CUSTODY_NAME_TOO_LONG, CUSTODY_OUT_OF_MEMORY. */
 int64_t custody_intern(const char *text, size_t len);
 
@@ -379,8 +379,8 @@ void *custody_alloc_tagged(size_t size, size_t alignment, uint32_t tag);
 void *custody_calloc_tagged(size_t size, size_t alignment, uint32_t tag);
 
 /* custody_free that reports the outcome: 0 the block was freed (guard damage found on
- * the way is still reported as an event), 1 NULL was ignored, -1 the free itself was a
- * violation (double or invalid free) and nothing was freed. -1 here is not a status. */
+ * the way is still reported as an event), 1 NULL was ignored, 2 the free itself was a
+ * violation (double or invalid free) and nothing was freed. */
 int32_t custody_free_checked(void *pointer);
 
 /* The requested size of a live block, or -1 if `pointer` is not the start of a live

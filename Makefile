@@ -1,0 +1,68 @@
+# custody: every toolchain is installed here, pinned, into the project folder.
+#   make demo   make test   make build   make bench   make valgrind   make fuzz
+# Needs only node/npm and python3/pip on the machine.
+
+ZIG_VERSION := 0.17.0
+# A zig on PATH is used only if it is exactly the pinned version.
+SYSTEM_ZIG := $(shell command -v zig 2>/dev/null)
+ifneq ($(SYSTEM_ZIG),)
+  ifeq ($(shell $(SYSTEM_ZIG) version 2>/dev/null),$(ZIG_VERSION))
+    ZIG := $(SYSTEM_ZIG)
+  endif
+endif
+ZIG ?= $(CURDIR)/.tools/zig/ziglang/zig
+
+BIN := $(CURDIR)/node_modules/.bin
+DENO := $(BIN)/deno
+BUN := $(BIN)/bun
+TSC := $(BIN)/tsc
+DENO_RUN := $(DENO) run --allow-ffi --allow-read --allow-env
+LIB := zig/zig-out/lib/libcustody.so
+TIME ?= 60
+
+.PHONY: all install build test demo bench valgrind fuzz clean
+
+all: build
+
+install: node_modules/.installed $(ZIG) .tools/deno.d.ts
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+.tools/zig/ziglang/zig:
+	python3 -m pip install --quiet --disable-pip-version-check --target .tools/zig ziglang==$(ZIG_VERSION)
+	@test -x $@
+
+# Deno's own API types, for the TypeScript type check.
+.tools/deno.d.ts: node_modules/.installed
+	$(DENO) types > $@
+
+build: install
+	cd zig && $(ZIG) build
+
+test: build
+	scripts/test.sh "$(ZIG)" "$(DENO)" "$(BUN)" "$(TSC)"
+
+demo: build
+	@echo "== Deno"
+	$(DENO_RUN) examples/demo.ts
+	@echo
+	@echo "== Bun"
+	$(BUN) run examples/demo.ts
+
+bench: build
+	scripts/bench.sh "$(DENO)" "$(BUN)"
+
+# The Zig unit tests under valgrind memcheck, built for a baseline CPU valgrind can decode.
+valgrind: install
+	cd zig && $(ZIG) build test-binary -Dcpu=baseline
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite zig/zig-out/bin/custody-tests
+
+# The randomized model tests of the native core, over and over with new seeds, for TIME seconds.
+fuzz: install
+	cd zig && $(ZIG) build test-binary
+	scripts/fuzz-native.sh zig/zig-out/bin/custody-tests $(TIME)
+
+clean:
+	rm -rf zig/zig-out zig/.zig-cache .tools/test-logs

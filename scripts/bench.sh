@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes bench/results.json and the table in bench/README.md.
+# Usage: scripts/bench.sh DENO BUN
+set -euo pipefail
+deno=$1 bun=$2
+out=.tools/bench
+mkdir -p "$out"
+echo "== native: tracked allocator vs glibc"
+zig/zig-out/bin/custody-bench | tee "$out/native.json"
+echo "== deno: generation check"
+"$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/generation_check.ts "$out/deno.json"
+echo "== bun: generation check"
+"$bun" run bench/generation_check.ts "$out/bun.json"
+"$deno" run --allow-read --allow-write bench/report.ts "$out" bench/results.json bench/README.md

@@ -1,0 +1,68 @@
+// The runtime adapters behave the same under `deno test` and `bun test`.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { allocator, runtime } from "../mod.ts";
+import { libraryPath, libraryPathVariable } from "../src/native/library.ts";
+
+/** Runs a module in a fresh process of the current runtime with extra environment. */
+function runModule(source: string, env: Record<string, string>) {
+  const args = runtime.name === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "-"] : ["run", "-"];
+  const run = spawnSync(process.execPath, args, { input: source, env: { ...process.env, ...env }, encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+const modUrl = new URL("../mod.ts", import.meta.url).href;
+
+describe("runtime adapter", () => {
+  it("names the runtime it runs on", () => {
+    assert.equal(runtime.name, "Bun" in globalThis ? "bun" : "deno");
+  });
+
+  it("maps native memory as a live view", () => {
+    const address = allocator.malloc(16, { zero: true });
+    const first = new Uint8Array(runtime.view(address, 16));
+    const second = new Uint8Array(runtime.view(address, 16));
+    first[3] = 77;
+    assert.equal(second[3], 77);
+    allocator.free(address);
+  });
+
+  it("reads C strings and takes addresses of JS memory", () => {
+    const bytes = new TextEncoder().encode("héllo\0");
+    const copy = new Uint8Array(bytes);
+    const address = runtime.addressOf(copy);
+    assert.ok(address > 0);
+    assert.equal(runtime.cString(address), "héllo");
+  });
+
+  it("refuses null addresses for views and strings", () => {
+    assert.throws(() => runtime.view(0, 8), RangeError);
+    assert.throws(() => runtime.cString(0), RangeError);
+  });
+
+  it("makes JS functions callable from native code", () => {
+    let seen: number[] = [];
+    const callback = runtime.callback({ parameters: ["pointer", "pointer"], result: "void" }, (a, b) => {
+      seen = [a, b];
+    });
+    assert.ok(callback.pointer > 0);
+    callback.close();
+    assert.deepEqual(seen, [], "not called yet: closing an unused callback is harmless");
+  });
+
+  it("finds libcustody next to the module", () => {
+    assert.match(libraryPath(), new RegExp(`zig-out/lib/${runtime.sharedLibraryName("custody")}$`));
+  });
+
+  it("loads libcustody from CUSTODY_LIB when set", () => {
+    const good = runModule(`import { runtime } from "${modUrl}"; console.log("loaded", runtime.name);`, {
+      [libraryPathVariable]: libraryPath(),
+    });
+    assert.equal(good.status, 0, good.output);
+    assert.match(good.output, /loaded/);
+    const bad = runModule(`import "${modUrl}";`, { [libraryPathVariable]: "/nonexistent/libcustody.so" });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.output, /Cannot load libcustody from \/nonexistent\/libcustody\.so/);
+  });
+});
