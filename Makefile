@@ -10,7 +10,8 @@ ifneq ($(SYSTEM_ZIG),)
     ZIG := $(SYSTEM_ZIG)
   endif
 endif
-ZIG ?= $(CURDIR)/.tools/zig/ziglang/zig
+LOCAL_ZIG := $(CURDIR)/.tools/zig/ziglang/zig
+ZIG ?= $(LOCAL_ZIG)
 
 BIN := $(CURDIR)/node_modules/.bin
 DENO := $(BIN)/deno
@@ -30,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@
 
-.tools/zig/ziglang/zig:
+$(LOCAL_ZIG):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools/zig ziglang==$(ZIG_VERSION)
 	@test -x $@
 

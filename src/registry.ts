@@ -61,8 +61,24 @@ const infoLayout = parseLayout(
 // The parent handle sits between owner and child_count: two u32s the layout names "parent".
 const parentOffset = infoLayout.fields.owner.offset + 4;
 
-const capacity = native.custody_registry_capacity();
-if (capacity === 0) throw new Error("libcustody could not reserve its registry");
+/** The environment variable that sets the registry's capacity, read before its first use. */
+export const capacityVariable = "CUSTODY_REGISTRY_CAPACITY";
+
+function reserve(): number {
+  const requested = runtime.env(capacityVariable);
+  if (requested !== undefined && requested !== "") {
+    const slots = Number(requested);
+    if (!Number.isInteger(slots) || slots < 1 || slots >= 0xFFFF_FFFF) {
+      throw new CustodyError("INVALID_ARGUMENT", `Cannot reserve the registry: ${capacityVariable} must be an integer from 1 to 4294967294`);
+    }
+    check(native.custody_registry_init(slots), `Cannot reserve a registry of ${slots} slots`);
+  }
+  const slots = native.custody_registry_capacity();
+  if (slots === 0) throw new CustodyError("OUT_OF_MEMORY", "Cannot reserve the registry: the address space is exhausted");
+  return slots;
+}
+
+const capacity = reserve();
 
 /**
  * The registry's generation of every slot, mapped from native memory. Odd means live.

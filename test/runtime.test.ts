@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { allocator, runtime } from "../mod.ts";
 import { libraryPath, libraryPathVariable } from "../src/native/library.ts";
+import { capacityVariable } from "../src/registry.ts";
 
 /** Runs a module in a fresh process of the current runtime with extra environment. */
 function runModule(source: string, env: Record<string, string>) {
@@ -64,5 +65,15 @@ describe("runtime adapter", () => {
     const bad = runModule(`import "${modUrl}";`, { [libraryPathVariable]: "/nonexistent/libcustody.so" });
     assert.notEqual(bad.status, 0);
     assert.match(bad.output, /Cannot load libcustody from \/nonexistent\/libcustody\.so/);
+  });
+
+  it("reserves the registry capacity CUSTODY_REGISTRY_CAPACITY asks for", () => {
+    const sized = runModule(`import { registry } from "${modUrl}"; console.log("capacity", registry.registryCapacity());`, {
+      [capacityVariable]: "1000",
+    });
+    assert.match(sized.output, /capacity 1000/, sized.output);
+    const bad = runModule(`import "${modUrl}";`, { [capacityVariable]: "lots" });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.output, /INVALID_ARGUMENT|must be an integer/);
   });
 });

@@ -109,7 +109,7 @@ extern "C" {
 /* What custody_version() returns for the ABI described here. */
 #define CUSTODY_ABI_VERSION 1u
 /* Registry capacity used when custody_registry_init was not called first. */
-#define CUSTODY_DEFAULT_CAPACITY (1u << 24)
+#define CUSTODY_DEFAULT_CAPACITY (1u << 22)
 /* type_name for custody_capsule_find that matches every type. */
 #define CUSTODY_ANY_TYPE 0xFFFFFFFFu
 /* Id 0 is the null name: distinct from every interned string, including "". */

@@ -24,7 +24,9 @@ const Destructor = registry_module.Destructor;
 
 pub const abi_version: u32 = 1;
 pub const Config = tracked.Config;
-pub const default_capacity: u32 = 1 << 24;
+/// Slots reserved when the registry is first used without `custody_registry_init`: about
+/// 256 MiB of address space, committed by the OS only as slots are touched.
+pub const default_capacity: u32 = 1 << 22;
 const default_alignment = 16;
 
 var stats: Stats = .{};
