@@ -74,7 +74,7 @@ ${table}
 
 - **Tracked allocator** (\`zig/bench/alloc_bench.zig\`): a ring of ${native.pairs_per_round} malloc+free pairs per round with sizes
   cycling through 8..512 bytes, ${native.rounds} rounds alternating glibc and tracked in one process; the median round is
-  reported; this runs in ${processes.length} processes (address layouts differ: ratios ${native.process_ratios}) and the
+  reported; this runs in ${processes.length} processes (processes differ: ratios ${native.process_ratios}) and the
   median process is shown. The tracked side runs its defaults: quarantine of ${native.quarantine_max_count} blocks, ${native.canary_size}-byte
   canary, poisoning ${native.poison === 1 ? "on" : "off"}.
 - **Generation check** (\`bench/generation_check.ts\`, mitata): one read of the mapped generation table plus a compare, per

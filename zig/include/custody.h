@@ -248,7 +248,7 @@ typedef struct custody_live_record {
 } custody_live_record;
 
 /* Allocator settings (custody_alloc_configure / custody_alloc_config). Defaults are
- * {1024, 4 MiB, 16, 1}. */
+ * {256, 1 MiB, 16, 1}. */
 struct custody_alloc_config {
     uint64_t quarantine_max_count; /* most blocks held after free; 0 disables the quarantine */
     uint64_t quarantine_max_bytes; /* most bytes held; larger blocks skip the quarantine */
