@@ -1,7 +1,7 @@
 //! The tracked allocator: malloc/calloc/realloc/free shapes that detect misuse and report
 //! it instead of crashing.
 //!
-//! Layout of a block, from the system allocator:
+//! Layout of a block:
 //!
 //!     [ front guard (max(16, alignment) bytes) ][ user bytes ][ tail canary ]
 //!                                               ^ the pointer handed out
@@ -21,10 +21,14 @@
 //! slow path: inside a live block it is an interior pointer; found in the quarantine or in a
 //! bounded ring of recent frees it is a double free; otherwise it is an invalid free.
 //!
-//! A verified block leaving the quarantine is not handed straight back to the system: it
-//! goes to a free list of its size class (bounded in bytes) and is the next block of that
-//! class handed out, while it is still in cache. Handing blocks back to glibc long after
-//! they were freed defeats glibc's per-thread caches and cost more than all the checks.
+//! Blocks of up to 64 KiB with the default alignment come from custody's own 2 MiB chunks,
+//! in size classes. A verified block leaving the quarantine goes to the free list of its
+//! class and is the next block of that class handed out, while it is still in cache.
+//! Handing blocks back to glibc long after they were freed defeated glibc's per-thread
+//! caches, and interleaving them with the host's own glibc blocks made the cost depend on
+//! the process's heap layout; both cost more than all the checks. Chunk memory is reused,
+//! not returned to the OS, so resident memory follows the peak of small-block usage.
+//! Larger and over-aligned blocks come from, and go back to, the system allocator.
 //!
 //! Every detection is counted in `Stats` and recorded in the event log. The allocator
 //! never panics: bad input is reported and ignored.
@@ -85,20 +89,26 @@ const Meta = struct {
     }
 };
 
-/// Free lists of verified blocks by size class: 16-byte steps up to 1 KiB, then powers of
-/// two up to 64 KiB. Larger or over-aligned blocks always go back to the system.
+/// Small blocks by size class (16-byte steps up to 1 KiB, then powers of two up to 64 KiB):
+/// carved from 2 MiB chunks, recycled through a free list per class once verified.
 const Reuse = struct {
     const granule = 16;
     const small_limit = 1024;
     const large_limit = 64 * 1024;
     const small_classes = small_limit / granule;
     const class_count = small_classes + @as(usize, std.math.log2_int(usize, large_limit / small_limit));
-    const max_bytes = 2 << 20;
 
     const Node = struct { next: ?*Node };
 
     heads: [class_count]?*Node = @splat(null),
     bytes: usize = 0,
+    /// The chunk small blocks are carved from, and how much of it is used.
+    chunk: []align(chunk_size) u8 = &.{},
+    chunk_used: usize = 0,
+    /// Every chunk ever mapped, so `drain` can unmap them.
+    chunks: std.ArrayList([]align(chunk_size) u8) = .empty,
+
+    const chunk_size = 2 << 20;
 
     fn classOf(total: usize, alignment: usize) ?usize {
         if (alignment > min_front or total > large_limit) return null;
@@ -118,24 +128,37 @@ const Reuse = struct {
         return @ptrCast(node);
     }
 
-    /// Keeps the block for reuse unless the lists are full; returns whether it kept it.
-    fn push(self: *Reuse, class: usize, base: [*]u8) bool {
-        if (self.bytes + classSize(class) > max_bytes) return false;
+    /// A new block of `class` from the current chunk, mapping another chunk when it is full.
+    fn carve(self: *Reuse, gpa: std.mem.Allocator, class: usize) ?[*]u8 {
+        const size = classSize(class);
+        if (self.chunk_used + size > self.chunk.len) {
+            const chunk = std.heap.page_allocator.alignedAlloc(u8, .fromByteUnits(chunk_size), chunk_size) catch return null;
+            self.chunks.append(gpa, chunk) catch {
+                std.heap.page_allocator.free(chunk);
+                return null;
+            };
+            // Fewer TLB misses over a working set spread across the chunk; advice only.
+            std.posix.madvise(chunk.ptr, chunk.len, std.posix.MADV.HUGEPAGE) catch {};
+            self.chunk = chunk;
+            self.chunk_used = 0;
+        }
+        const block = self.chunk.ptr + self.chunk_used;
+        self.chunk_used += size;
+        return block;
+    }
+
+    /// Keeps a block of `class` for reuse.
+    fn push(self: *Reuse, class: usize, base: [*]u8) void {
         const node: *Node = @ptrCast(@alignCast(base));
         node.next = self.heads[class];
         self.heads[class] = node;
         self.bytes += classSize(class);
-        return true;
     }
 
-    fn drain(self: *Reuse) void {
-        for (&self.heads) |*head| {
-            while (head.*) |node| {
-                head.* = node.next;
-                systemFree(@ptrCast(node));
-            }
-        }
-        self.bytes = 0;
+    fn drain(self: *Reuse, gpa: std.mem.Allocator) void {
+        for (self.chunks.items) |chunk| std.heap.page_allocator.free(chunk);
+        self.chunks.deinit(gpa);
+        self.* = .{};
     }
 };
 
@@ -204,13 +227,14 @@ fn firstDamaged(bytes: []const u8, expected: u8) ?usize {
 fn intact(comptime width: usize, bytes: []const u8, expected: u8) bool {
     const Vec = @Vector(width, u8);
     const pattern: Vec = @splat(expected);
+    // Differences are OR-ed together and tested once: no branch per chunk, so the loads of
+    // a cold block overlap.
+    var differences: Vec = @as(Vec, bytes[bytes.len - width ..][0..width].*) ^ pattern;
     var i: usize = 0;
     while (i + width <= bytes.len) : (i += width) {
-        const chunk: Vec = bytes[i..][0..width].*;
-        if (@reduce(.Or, chunk != pattern)) return false;
+        differences |= @as(Vec, bytes[i..][0..width].*) ^ pattern;
     }
-    const last: Vec = bytes[bytes.len - width ..][0..width].*;
-    return !@reduce(.Or, last != pattern);
+    return @reduce(.Or, differences) == 0;
 }
 
 test "poison fills every byte and nothing past the end, at every length" {
@@ -261,7 +285,7 @@ pub const Tracker = struct {
         var it = self.blocks.iterator();
         while (it.next()) |entry| releaseToSystem(entry.key, entry.value);
         while (self.quarantine.popFront()) |held| releaseToSystem(held.address, held.meta);
-        self.reuse.drain();
+        self.reuse.drain(self.gpa);
         self.blocks.deinit(self.gpa);
         self.quarantine.deinit(self.gpa);
     }
@@ -285,8 +309,7 @@ pub const Tracker = struct {
 
         self.guard.lock();
         defer self.guard.unlock();
-        const base = (if (class) |c| self.reuse.pop(c) else null) orelse
-            systemAlloc(if (class) |c| Reuse.classSize(c) else total, alignment) orelse {
+        const base = (if (class) |c| self.reuse.pop(c) orelse self.reuse.carve(self.gpa, c) else systemAlloc(total, alignment)) orelse {
             self.stats.failed_allocs += 1;
             return null;
         };
@@ -505,8 +528,10 @@ pub const Tracker = struct {
         self.release(base, Reuse.classOf(meta.total(), meta.alignment()));
     }
 
+    /// Small blocks live in custody's chunks and go back to their size class; larger and
+    /// over-aligned ones came from the system and go back to it.
     fn release(self: *Tracker, base: [*]u8, class: ?usize) void {
-        if (class) |c| if (self.reuse.push(c, base)) return;
+        if (class) |c| return self.reuse.push(c, base);
         systemFree(base);
     }
 
@@ -601,7 +626,9 @@ fn systemFree(base: [*]u8) void {
     std.c.free(base);
 }
 
+/// For `deinit`: system blocks are freed; chunk blocks go with their chunks.
 fn releaseToSystem(address: usize, meta: Meta) void {
+    if (Reuse.classOf(meta.total(), meta.alignment()) != null) return;
     const user: [*]u8 = @ptrFromInt(address);
     systemFree(user - meta.front());
 }
