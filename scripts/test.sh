@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite (Zig unit tests, the C header smoke test, the TypeScript type check,
-# the same test files under `deno test` and `bun test`), keeps going when one fails so the
-# report is complete, and ends with one line: "N passed, N failed", summed over all suites.
+# the same test files under `deno test` and `bun test`, the examples in doc comments), keeps
+# going when one fails so the report is complete, and ends with one line: "N passed, N failed",
+# summed over all suites.
 # Usage: scripts/test.sh ZIG DENO BUN TSC
 set -uo pipefail
 zig=$1 deno=$2 bun=$3 tsc=$4
@@ -35,15 +36,21 @@ if grep -q 'header smoke: ok' "$logs/header.log"; then add 1 0; else add 0 1; fi
 
 step typecheck "$tsc" -p tsconfig.json
 
-step deno "$deno" test --allow-ffi --allow-read --allow-env --allow-run --v8-flags=--expose-gc test/
 # "ok | 3 passed (35 steps) | 0 failed" or "FAILED | 2 passed (33 steps) | 1 failed (2 steps)": count steps.
-deno_line=$(sed 's/\x1b\[[0-9;]*m//g' "$logs/deno.log" | grep -E '^(ok|FAILED) \|' | tail -1)
-if [ -n "$deno_line" ]; then
-  count() { echo "$deno_line" | grep -Eo "[0-9]+ $1( \([0-9]+ steps?\))?" | grep -Eo '[0-9]+' | tail -1; }
+add_deno() {
+  local line
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$logs/$1.log" | grep -E '^(ok|FAILED) \|' | tail -1)
+  if [ -z "$line" ]; then add 0 1; return; fi
+  count() { echo "$line" | grep -Eo "[0-9]+ $1( \([0-9]+ steps?\))?" | grep -Eo '[0-9]+' | tail -1; }
   add "$(count passed)" "$(count failed)"
-else
-  add 0 1
-fi
+}
+
+step deno "$deno" test --allow-ffi --allow-read --allow-env --allow-run --v8-flags=--expose-gc test/
+add_deno deno
+
+# Every example in a doc comment is type-checked and run.
+step doctest "$deno" test --doc --allow-ffi --allow-read --allow-env mod.ts src/
+add_deno doctest
 
 step bun "$bun" test
 bun_pass=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | grep -Eo '[0-9]+' | tail -1)

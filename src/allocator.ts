@@ -9,6 +9,7 @@
  * @module
  */
 import { runtime } from "./ffi/mod.ts";
+import { checkAddress, checkU32 } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { parseLayout, readField, readStruct, writeField } from "./layout.ts";
 import { native } from "./native/library.ts";
@@ -148,14 +149,14 @@ export function tagName(id: number): string | null {
 
 function tagId(value: string | number | undefined): number {
   if (value === undefined) return 0;
-  return typeof value === "number" ? value : tag(value);
+  return typeof value === "number" ? checkU32(value, "Cannot allocate with that tag") : tag(value);
 }
 
 /**
  * Allocates `size` bytes from the tracked allocator and returns the address. JS owns the
  * block and must {@linkcode free} it; custody's higher layers do that for you.
  *
- * @throws {CustodyError} `INVALID_ARGUMENT` for a bad size or alignment, `OUT_OF_MEMORY` when memory is exhausted.
+ * @throws {CustodyError} `INVALID_ARGUMENT` for a bad size, alignment or tag, `OUT_OF_MEMORY` when memory is exhausted.
  *
  * @example
  * ```ts
@@ -186,8 +187,8 @@ export type FreeOutcome = "freed" | "ignored_null" | "reported";
 
 /**
  * Frees a block. A pointer that is not a live block is not freed: the misuse is counted,
- * recorded as a {@linkcode ViolationEvent}, and `"reported"` is returned. Nothing throws
- * and nothing crashes.
+ * recorded as a {@linkcode ViolationEvent}, and `"reported"` is returned. Nothing crashes;
+ * only a value that cannot be an address at all throws (`INVALID_ARGUMENT`).
  *
  * @example A double free is reported, not fatal
  * ```ts
@@ -198,7 +199,7 @@ export type FreeOutcome = "freed" | "ignored_null" | "reported";
  * ```
  */
 export function free(address: number): FreeOutcome {
-  const result = native.custody_free_checked(address);
+  const result = native.custody_free_checked(checkAddress(address, "Cannot free"));
   return result === 0 ? "freed" : result === 1 ? "ignored_null" : "reported";
 }
 
@@ -218,7 +219,7 @@ export function realloc(address: number, size: number): number {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new CustodyError("INVALID_ARGUMENT", `Cannot resize to ${size} bytes: the size must be a non-negative integer`);
   }
-  return native.custody_realloc(address, size);
+  return native.custody_realloc(checkAddress(address, "Cannot resize"), size);
 }
 
 /**
@@ -231,7 +232,7 @@ export function realloc(address: number, size: number): number {
  * ```
  */
 export function blockSize(address: number): number | undefined {
-  const size = native.custody_block_size(address);
+  const size = native.custody_block_size(checkAddress(address, "Cannot look up a block"));
   return size < 0 ? undefined : size;
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import { runtime } from "./ffi/mod.ts";
+import { checkAddress, checkU32 } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { parseLayout, readField } from "./layout.ts";
 import { native } from "./native/library.ts";
@@ -173,14 +174,15 @@ export function isLive(handle: Handle): boolean {
  * ```
  */
 export function create(pointer: number, options: CreateOptions = {}): Handle {
+  const action = "Cannot register the object";
   const parent = options.parent ?? { slot: 0, generation: 0 };
-  if (options.parent !== undefined) validHandle(parent, "Cannot create a capsule");
+  if (options.parent !== undefined) validHandle(parent, action);
   check(
     native.custody_capsule_create(
-      pointer,
-      options.typeName ?? 0,
-      options.destructor ?? 0,
-      options.context ?? 0,
+      checkAddress(pointer, action),
+      checkU32(options.typeName ?? 0, action),
+      checkAddress(options.destructor ?? 0, action),
+      checkAddress(options.context ?? 0, action),
       parent.slot,
       parent.generation,
       outParameters.address,
@@ -206,7 +208,7 @@ export function create(pointer: number, options: CreateOptions = {}): Handle {
 export function pointerOf(handle: Handle, typeNameId: number): number {
   validHandle(handle, "Cannot get the pointer");
   check(
-    native.custody_capsule_pointer(handle.slot, handle.generation, typeNameId, outParameters.address),
+    native.custody_capsule_pointer(handle.slot, handle.generation, checkU32(typeNameId, "Cannot get the pointer"), outParameters.address),
     `Cannot get the pointer of capsule ${describe(handle)}`,
   );
   return readField(outParameters.view, 0, { offset: 0, size: 8 });
@@ -282,7 +284,8 @@ export function children(handle: Handle): Handle[] {
  * ```
  */
 export function find(pointer: number, typeNameId: number = anyType): Handle | undefined {
-  const status = native.custody_capsule_find(pointer, typeNameId, outParameters.address);
+  const action = "Cannot look up an object";
+  const status = native.custody_capsule_find(checkAddress(pointer, action), checkU32(typeNameId, action), outParameters.address);
   if (status < 0 && codeOf(status) === "NOT_FOUND") return undefined;
   check(status, `Cannot look up 0x${pointer.toString(16)}`);
   return readHandle(outParameters.view, 0)!;
@@ -325,7 +328,8 @@ export function liveEntries(): Handle[] {
  */
 export function setOwner(handle: Handle, owner: number): void {
   validHandle(handle, "Cannot set the owner");
-  check(native.custody_capsule_set_owner(handle.slot, handle.generation, owner >>> 0), `Cannot set the owner of capsule ${describe(handle)}`);
+  const action = `Cannot set the owner of capsule ${describe(handle)}`;
+  check(native.custody_capsule_set_owner(handle.slot, handle.generation, checkU32(owner, action)), action);
 }
 
 /**
@@ -341,9 +345,10 @@ export function setOwner(handle: Handle, owner: number): void {
  */
 export function setDestructor(handle: Handle, destructor: number, context = 0): void {
   validHandle(handle, "Cannot set the destructor");
+  const action = `Cannot set the destructor of capsule ${describe(handle)}`;
   check(
-    native.custody_capsule_set_destructor(handle.slot, handle.generation, destructor, context),
-    `Cannot set the destructor of capsule ${describe(handle)}`,
+    native.custody_capsule_set_destructor(handle.slot, handle.generation, checkAddress(destructor, action), checkAddress(context, action)),
+    action,
   );
 }
 
@@ -455,7 +460,7 @@ export function notifyDestroyed(handle: Handle): void {
  * ```
  */
 export function notifyDestroyedAt(pointer: number): number {
-  const count = native.custody_notify_destroyed_address(pointer);
+  const count = native.custody_notify_destroyed_address(checkAddress(pointer, "Cannot notify a destruction"));
   check(count, `Cannot notify the destruction of 0x${pointer.toString(16)}`);
   return count;
 }

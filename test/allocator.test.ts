@@ -209,6 +209,15 @@ describe("tracked allocator", () => {
     }
   });
 
+  it("refuses values that cannot be addresses, the same in both runtimes", () => {
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+      for (const action of [() => allocator.free(bad), () => allocator.blockSize(bad), () => allocator.realloc(bad, 8)]) {
+        assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === "INVALID_ARGUMENT", String(bad));
+      }
+    }
+    assert.throws(() => allocator.malloc(8, { tag: -1 }), (e: unknown) => e instanceof CustodyError && e.code === "INVALID_ARGUMENT");
+  });
+
   it("interns tags", () => {
     assert.equal(allocator.tag("test/tag"), allocator.tag("test/tag"));
     assert.equal(allocator.tagName(allocator.tag("test/tag")), "test/tag");

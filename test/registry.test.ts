@@ -167,6 +167,21 @@ describe("capsule registry", () => {
     }
   });
 
+  it("refuses values that cannot be addresses or ids, the same in both runtimes", () => {
+    const before = stats().capsulesCreated;
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+      throwsCode(() => registry.create(bad), "INVALID_ARGUMENT");
+      throwsCode(() => registry.create(0x10, { destructor: bad }), "INVALID_ARGUMENT");
+      throwsCode(() => registry.find(bad), "INVALID_ARGUMENT");
+      throwsCode(() => registry.notifyDestroyedAt(bad), "INVALID_ARGUMENT");
+    }
+    throwsCode(() => registry.create(0x10, { typeName: -1 }), "INVALID_ARGUMENT");
+    const handle = track(registry.create(0x10));
+    throwsCode(() => registry.setOwner(handle, 2 ** 32), "INVALID_ARGUMENT");
+    throwsCode(() => registry.pointerOf(handle, 1.5), "INVALID_ARGUMENT");
+    assert.equal(stats().capsulesCreated, before + 1, "nothing was registered by a refused call");
+  });
+
   it("enumerates live entries and counts them", () => {
     const before = stats().capsulesLive;
     const handles = Array.from({ length: 40 }, (_, i) => track(registry.create(0x9000 + i * 16)));
