@@ -292,10 +292,7 @@ export fn wg_window_add_child(window_pointer: ?*Window, widget_pointer: ?*Widget
 export fn wg_window_detach(window_pointer: ?*Window, widget_pointer: ?*Widget) i32 {
     guard.lock();
     defer guard.unlock();
-    const window = alive(Window, window_pointer) catch |err| return status(err);
-    const widget = widgetOf(widget_pointer) catch |err| return status(err);
-    if (widget.parent != window) return invalid_argument;
-    unlinkChild(window, widget);
+    _ = takeChild(window_pointer, widget_pointer) catch |err| return status(err);
     return ok;
 }
 
@@ -303,12 +300,17 @@ export fn wg_window_detach(window_pointer: ?*Window, widget_pointer: ?*Widget) i
 export fn wg_window_destroy_child(window_pointer: ?*Window, widget_pointer: ?*Widget) i32 {
     guard.lock();
     defer guard.unlock();
-    const window = alive(Window, window_pointer) catch |err| return status(err);
-    const widget = widgetOf(widget_pointer) catch |err| return status(err);
-    if (widget.parent != window) return invalid_argument;
-    unlinkChild(window, widget);
-    destroy(widget);
+    destroy(takeChild(window_pointer, widget_pointer) catch |err| return status(err));
     return ok;
+}
+
+/// Unlinks `widget` from the window, which must be its parent; the caller holds the lock.
+fn takeChild(window_pointer: ?*Window, widget_pointer: ?*Widget) error{ Dead, Invalid }!*Widget {
+    const window = try alive(Window, window_pointer);
+    const widget = try widgetOf(widget_pointer);
+    if (widget.parent != window) return error.Invalid;
+    unlinkChild(window, widget);
+    return widget;
 }
 
 export fn wg_window_child_count(pointer: ?*Window) i64 {
