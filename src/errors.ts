@@ -18,7 +18,11 @@ export type ErrorCode =
   | "NOT_KEPT_ALIVE"
   | "INVALID_ARGUMENT"
   | "ALREADY_INITIALIZED"
-  | "NAME_TOO_LONG";
+  | "NAME_TOO_LONG"
+  // The ownership state machine (`src/ownership/transitions.ts`).
+  | "INVALID_OBJECT"
+  | "NOT_OWNER"
+  | "DOUBLE_RELEASE";
 
 const descriptions: Record<ErrorCode, string> = {
   STALE_HANDLE: "the handle's object was already destroyed",
@@ -33,6 +37,9 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "an argument is out of range",
   ALREADY_INITIALIZED: "the registry is already in use with another capacity",
   NAME_TOO_LONG: "the name is longer than 4096 bytes",
+  INVALID_OBJECT: "the object is no longer valid",
+  NOT_OWNER: "JS does not own the object",
+  DOUBLE_RELEASE: "the object was already released",
 };
 
 /**
