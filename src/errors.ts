@@ -22,7 +22,8 @@ export type ErrorCode =
   // The ownership state machine (`src/ownership/transitions.ts`).
   | "INVALID_OBJECT"
   | "NOT_OWNER"
-  | "DOUBLE_RELEASE";
+  | "DOUBLE_RELEASE"
+  | "ALREADY_OWNED";
 
 const descriptions: Record<ErrorCode, string> = {
   STALE_HANDLE: "the handle's object was already destroyed",
@@ -40,6 +41,7 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_OBJECT: "the object is no longer valid",
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",
+  ALREADY_OWNED: "custody already holds a wrapper of that object",
 };
 
 /**

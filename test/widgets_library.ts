@@ -8,16 +8,19 @@
 import { runtime } from "../mod.ts";
 import { libraryPath } from "../src/native/library.ts";
 
-const path = libraryPath().replace(/[^/]*$/, runtime.sharedLibraryName("widgets"));
+/** Where libwidgets is: next to libcustody. */
+export const widgetsPath = libraryPath().replace(/[^/]*$/, runtime.sharedLibraryName("widgets"));
 
 /** The widget library's functions: addresses in, addresses out, as in its C ABI. */
-export const widgets = runtime.open(path, {
+export const widgets = runtime.open(widgetsPath, {
   wg_window_new: { parameters: ["pointer", "usize"], result: "pointer" },
   wg_window_destroy: { parameters: ["pointer"], result: "void" },
   wg_button_new: { parameters: ["pointer", "usize"], result: "pointer" },
   wg_widget_destroy: { parameters: ["pointer"], result: "void" },
   wg_widget_set_visible: { parameters: ["pointer", "u32"], result: "i32" },
   wg_window_add_child: { parameters: ["pointer", "pointer"], result: "i32" },
+  wg_window_detach: { parameters: ["pointer", "pointer"], result: "i32" },
+  wg_window_destroy_child: { parameters: ["pointer", "pointer"], result: "i32" },
   wg_window_child_count: { parameters: ["pointer"], result: "i64" },
   wg_window_close_hidden: { parameters: ["pointer"], result: "i64" },
   wg_window_close_hidden_async: { parameters: ["pointer"], result: "i32" },

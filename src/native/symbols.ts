@@ -44,6 +44,8 @@ export const custodySymbols = {
   custody_live_blocks: fn(["u64", "pointer", "usize"], "usize"),
   custody_events: fn(["u64", "pointer", "usize"], "usize"),
 
+  custody_symbol_address: fn(["pointer", "pointer"], "usize"),
+
   custody_registry_init: fn(["u32"], "i32"),
   custody_registry_capacity: fn([], "u32"),
   custody_generations: fn([], "pointer"),

@@ -417,6 +417,13 @@ size_t custody_live_blocks(uint64_t min_sequence, custody_live_record *out, size
  * `after` to read incrementally; stats->events_total is the newest id. */
 size_t custody_events(uint64_t after, custody_event *out, size_t max);
 
+/* ---- native functions ---- */
+
+/* The address of function `name` in a library the process has already loaded (`path` as it
+ * was loaded; both NUL-terminated), or 0 if the library is not loaded or has no such
+ * symbol. Never loads a library. Used to give the registry native destructors. */
+size_t custody_symbol_address(const char *path, const char *name);
+
 /* ---- capsule registry ---- */
 /* All registry functions may also return CUSTODY_OUT_OF_MEMORY if the registry could not
  * be created on first use. Handle arguments that fail validation give

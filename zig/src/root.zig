@@ -18,6 +18,7 @@ const Names = @import("names.zig").Names;
 const Lock = @import("lock.zig").Lock;
 const tracked = @import("tracked_allocator.zig");
 const registry_module = @import("registry.zig");
+const symbol_address = @import("symbol_address.zig");
 const Registry = registry_module.Registry;
 const Handle = registry_module.Handle;
 const Destructor = registry_module.Destructor;
@@ -177,6 +178,14 @@ export fn custody_events(after: u64, out: ?[*]events.Event, max: usize) usize {
     return tracker.copyEvents(after, if (out) |o| o[0..max] else &.{});
 }
 
+// ---- native functions ----
+
+/// The address of function `name` in the already loaded library at `path` (both
+/// NUL-terminated), or 0. For destructors the registry runs natively.
+export fn custody_symbol_address(path: ?[*:0]const u8, name: ?[*:0]const u8) usize {
+    return symbol_address.lookup(path orelse return 0, name orelse return 0) orelse 0;
+}
+
 // ---- capsule registry ----
 
 fn theRegistry() error{OutOfMemory}!*Registry {
@@ -295,6 +304,7 @@ test {
     _ = @import("names.zig");
     _ = @import("tracked_allocator.zig");
     _ = @import("registry.zig");
+    _ = @import("symbol_address.zig");
     _ = @import("model_test.zig");
 }
 

@@ -1,0 +1,312 @@
+/**
+ * Wrappers of native objects: one per live native object, each with an ownership record
+ * moved only by the transition table, and a registry entry that custody's native core keeps
+ * in step (destructor, parent, owner).
+ *
+ * Every event goes through the same three steps: check it against the table (throwing the
+ * table's error, with nothing changed), perform its native effect (which may itself fail,
+ * for example with `CYCLE`, still with nothing changed), then commit the new state.
+ *
+ * Objects can also die natively, behind JS's back: a parent's destructor cascades to its
+ * children, native code notifies custody. The registry publishes that in the generation
+ * table at once; a wrapper catches up on its next use, with one compare against the mapped
+ * table, and records `parentDestroyed` or `nativeDestroyed` as the cause.
+ *
+ * Identity is keyed by registry handle, never by address: the same live native object always
+ * comes back as the same wrapper, and a new object at a reused address gets a new one.
+ *
+ * Garbage collection is a safety net only (`collect` in the table): results never depend on
+ * when, or whether, finalizers run.
+ *
+ * @module
+ */
+import { CustodyError } from "../errors.ts";
+import * as registry from "../registry.ts";
+import { type Cause, check, commit, type OwnershipRecord } from "./machine.ts";
+import { type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
+
+/** A native type: its name and how its objects are destroyed. */
+export interface ObjectType {
+  readonly name: string;
+  /** The type's interned name in the registry. */
+  readonly nameId: number;
+  /** The address of its native destructor `void (*)(void *object[, void *context])`, or 0. */
+  readonly destructor: number;
+  /** Native code reports the destruction of objects of this type (enables safe steals). */
+  readonly notifiesDestruction: boolean;
+}
+
+/**
+ * Describes a native type.
+ *
+ * @example
+ * ```ts
+ * import { objectType } from "./wrapper.ts";
+ * const Window = objectType("Window");
+ * console.log(Window.name, Window.destructor); // "Window" 0
+ * ```
+ */
+export function objectType(
+  name: string,
+  options: { readonly destructor?: number; readonly notifiesDestruction?: boolean } = {},
+): ObjectType {
+  return {
+    name,
+    nameId: registry.typeName(name),
+    destructor: options.destructor ?? 0,
+    notifiesDestruction: options.notifiesDestruction ?? false,
+  };
+}
+
+/** Owner codes written into the registry entry, so native code and dumps can tell. */
+const ownerCodes: Readonly<Record<State, number>> = { owned: 1, borrowed: 2, child: 3, native: 4, invalid: 0 };
+
+/** States in which the table lets a wrapper be used: the fast path reads the table once. */
+const usable: ReadonlySet<State> = new Set(states.filter((s) => isAllowed(transitions[s].use)));
+
+interface Internals {
+  readonly type: ObjectType;
+  readonly address: number;
+  readonly handle: registry.Handle;
+  readonly record: OwnershipRecord;
+}
+
+const identity = new Map<number, WeakRef<NativeObject>>();
+
+const finalizers = new FinalizationRegistry<Internals>((internals) => {
+  identity.delete(internals.handle.slot);
+  // A safety net: whatever fails here has no caller to report to, and must not throw.
+  try {
+    if (catchUp(internals) || internals.record.state === "invalid") return;
+    transition(internals, "collect", { event: "collect", by: "garbage collector" });
+  } catch {
+    // The registry refused (the entry died meanwhile): nothing is left to do.
+  }
+});
+
+// Set by NativeObject's static block: the only way to reach a wrapper's private internals.
+let internalsOf: (object: NativeObject) => Internals;
+let construct: (internals: Internals) => NativeObject;
+
+/**
+ * A native object as JS holds it. Its methods are the ones every native object has;
+ * bindings add the type's own.
+ */
+export class NativeObject {
+  readonly #internals: Internals;
+
+  /** Use {@linkcode own} or {@linkcode borrow}; never constructed directly. */
+  protected constructor(internals: Internals) {
+    this.#internals = internals;
+  }
+
+  static {
+    internalsOf = (object) => object.#internals;
+    construct = (internals) => new NativeObject(internals);
+  }
+
+  /** The native type's name. */
+  get typeName(): string {
+    return this.#internals.type.name;
+  }
+
+  /** Whether the object may be used. Never throws. */
+  get isValid(): boolean {
+    const internals = this.#internals;
+    catchUp(internals);
+    return usable.has(internals.record.state);
+  }
+
+  /** The ownership state (`owned`, `borrowed`, `child`, `native` or `invalid`). */
+  get state(): State {
+    catchUp(this.#internals);
+    return this.#internals.record.state;
+  }
+
+  /**
+   * The native address, for a call that uses the object.
+   *
+   * @throws {CustodyError} `INVALID_OBJECT` if the object is invalid.
+   */
+  get address(): number {
+    return use(this);
+  }
+
+  /**
+   * Destroys the native object now. Only for objects JS owns.
+   *
+   * @throws {CustodyError} `NOT_OWNER` if JS does not own it, `DOUBLE_RELEASE` if it was released before,
+   * `INVALID_OBJECT` if it is invalid for another reason.
+   */
+  release(): void {
+    apply(this, "release", { event: "release", by: `${this.typeName}.release()` });
+  }
+
+  /** `using` support: destroys an owned object, does nothing otherwise; safe to call twice. */
+  [Symbol.dispose](): void {
+    apply(this, "dispose", { event: "dispose", by: `${this.typeName}[Symbol.dispose]()` });
+  }
+
+  /** `Window at 0x1000 (owned)`. */
+  toString(): string {
+    return `${this.typeName} at 0x${this.#internals.address.toString(16)} (${this.state})`;
+  }
+}
+
+/** Brings the record up to date with the registry; returns whether the object died natively. */
+function catchUp(internals: Internals): boolean {
+  const { record, handle } = internals;
+  if (record.state === "invalid" || registry.isLive(handle)) return false;
+  const event: Event = record.state === "child" ? "parentDestroyed" : "nativeDestroyed";
+  commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "its parent" : "native code" });
+  return true;
+}
+
+function subject(internals: Internals) {
+  return { typeName: internals.type.name, address: internals.address };
+}
+
+/**
+ * The address of `object` for a native call, after checking it may be used.
+ *
+ * @throws {CustodyError} `INVALID_OBJECT` with the cause in the message.
+ */
+export function use(object: NativeObject): number {
+  const internals = internalsOf(object);
+  if (usable.has(internals.record.state) && registry.isLive(internals.handle)) return internals.address;
+  catchUp(internals);
+  check(internals.record, "use", subject(internals));
+  return internals.address;
+}
+
+/** The registry handle of `object`. */
+export function handleOf(object: NativeObject): registry.Handle {
+  return internalsOf(object).handle;
+}
+
+/** The ownership record of `object` (read-only for callers). */
+export function recordOf(object: NativeObject): Readonly<OwnershipRecord> {
+  const internals = internalsOf(object);
+  catchUp(internals);
+  return internals.record;
+}
+
+function perform(internals: Internals, effect: Effect, parent: NativeObject | undefined): void {
+  const { handle, type } = internals;
+  switch (effect) {
+    case "none":
+      return;
+    case "destroy":
+      registry.destroy(handle);
+      return;
+    case "forget":
+      registry.notifyDestroyed(handle);
+      return;
+    case "handOver":
+      registry.setDestructor(handle, 0);
+      return;
+    case "link": {
+      if (parent === undefined) throw new CustodyError("INVALID_ARGUMENT", `Cannot give ${type.name} a parent: none was named`);
+      registry.setParent(handle, handleOf(parent));
+      registry.setDestructor(handle, 0);
+      return;
+    }
+    case "unlink":
+      registry.setParent(handle, null);
+      registry.setDestructor(handle, type.destructor);
+      return;
+  }
+}
+
+function transition(internals: Internals, event: Event, cause: Cause, rule?: string, parent?: NativeObject): void {
+  const allowed = check(internals.record, event, subject(internals));
+  perform(internals, allowed.effect, parent);
+  commit(internals.record, event, allowed, cause, rule);
+  if (allowed.to === "invalid") {
+    identity.delete(internals.handle.slot);
+  } else if (registry.isLive(internals.handle)) {
+    registry.setOwner(internals.handle, ownerCodes[allowed.to]);
+  }
+}
+
+/**
+ * Applies `event` to `object`: checks it, performs its native effect, commits the state.
+ * `parent` names the new parent for `adopt` and `stealIntoParent`; `rule` says what decided
+ * the transition, for `dump()`.
+ *
+ * @throws {CustodyError} the table's error, or the registry's (`CYCLE`), with nothing changed.
+ */
+export function apply(object: NativeObject, event: Event, cause: Cause, options: { rule?: string; parent?: NativeObject } = {}): void {
+  const internals = internalsOf(object);
+  catchUp(internals);
+  if (options.parent !== undefined) use(options.parent);
+  transition(internals, event, cause, options.rule, options.parent);
+  if (internals.record.state === "invalid") finalizers.unregister(internals);
+}
+
+/**
+ * Checks every `[object, event]` pair first and applies them only if all are allowed, so a
+ * call that steals several arguments either moves all of them or none.
+ *
+ * @throws {CustodyError} the first refusal, with nothing changed; `INVALID_ARGUMENT` when one object appears twice.
+ */
+export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cause: (event: Event) => Cause): void {
+  const seen = new Set<NativeObject>();
+  for (const [object, event] of pairs) {
+    if (seen.has(object)) {
+      throw new CustodyError("INVALID_ARGUMENT", `Cannot pass ${object.typeName} twice to a call that takes ownership of it`);
+    }
+    seen.add(object);
+    const internals = internalsOf(object);
+    catchUp(internals);
+    check(internals.record, event, subject(internals));
+  }
+  for (const [object, event] of pairs) apply(object, event, cause(event));
+}
+
+function register(type: ObjectType, address: number, state: "owned" | "borrowed"): NativeObject {
+  const handle = registry.create(address, {
+    typeName: type.nameId,
+    destructor: state === "owned" ? type.destructor : 0,
+  });
+  registry.setOwner(handle, ownerCodes[state]);
+  const internals: Internals = { type, address, handle, record: { state, rule: state === "owned" ? "own" : "borrow" } };
+  const object = construct(internals);
+  identity.set(handle.slot, new WeakRef(object));
+  finalizers.register(object, internals, internals);
+  return object;
+}
+
+/** The live wrapper of the live registry entry for `address` and `type`, if any. */
+function existing(type: ObjectType, address: number): NativeObject | undefined {
+  const handle = registry.find(address, type.nameId);
+  if (handle === undefined) return undefined;
+  const object = identity.get(handle.slot)?.deref();
+  if (object === undefined || internalsOf(object).handle.generation !== handle.generation) return undefined;
+  return object;
+}
+
+/**
+ * Wraps a new native object that JS owns: its destructor runs on `release()`, `using`, or
+ * as a last resort garbage collection.
+ *
+ * @throws {CustodyError} `ALREADY_OWNED` when custody already holds a wrapper of that object
+ * (two owners for one object are refused), `NULL_POINTER` for address 0.
+ */
+export function own(type: ObjectType, address: number): NativeObject {
+  const held = existing(type, address);
+  if (held !== undefined) {
+    throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${address.toString(16)}: custody already holds it as ${held.state}`);
+  }
+  return register(type, address, "owned");
+}
+
+/**
+ * Wraps a native object that JS uses but does not own. An object custody already holds
+ * comes back as the same wrapper.
+ *
+ * @throws {CustodyError} `NULL_POINTER` for address 0.
+ */
+export function borrow(type: ObjectType, address: number): NativeObject {
+  return existing(type, address) ?? register(type, address, "borrowed");
+}

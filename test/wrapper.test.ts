@@ -1,0 +1,180 @@
+// Wrappers moved by the ownership table, over the real widget library, under deno test and
+// bun test. Every test also checks the native side: which destructors ran, what the widget
+// library still holds, and that no call ever reached it with a dead object.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CustodyError, runtime } from "../mod.ts";
+import { symbolAddress } from "../src/native/symbol_address.ts";
+import { apply, applyAll, borrow, handleOf, type NativeObject, objectType, own, use } from "../src/ownership/wrapper.ts";
+import { widgets, widgetsPath } from "./widgets_library.ts";
+
+const Window = objectType("Window", { destructor: symbolAddress(widgetsPath, "wg_window_destroy") });
+const Button = objectType("Button", { destructor: symbolAddress(widgetsPath, "wg_widget_destroy"), notifiesDestruction: true });
+
+const deadCallsAtStart = widgets.wg_dead_calls();
+const by = (event: string) => ({ event: event as never, by: "test" });
+
+function newWindow(): NativeObject {
+  return own(Window, widgets.wg_window_new(0, 0));
+}
+function newButton(): NativeObject {
+  return own(Button, widgets.wg_button_new(0, 0));
+}
+/** `window.add(button)`: the native call, then the steal into the parent. */
+function addChild(window: NativeObject, button: NativeObject) {
+  assert.equal(widgets.wg_window_add_child(use(window), use(button)), 0);
+  apply(button, "stealIntoParent", by("stealIntoParent"), { parent: window });
+}
+function throwsCode(action: () => unknown, code: string, message?: RegExp) {
+  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code && (message === undefined || message.test(e.message)));
+}
+
+describe("native object wrappers", () => {
+  after(() => assert.equal(widgets.wg_dead_calls(), deadCallsAtStart, "a dead object reached native code"));
+
+  it("release runs the destructor once; every later use throws before native code", () => {
+    const live = widgets.wg_live_objects();
+    const window = newWindow();
+    assert.equal(window.state, "owned");
+    window.release();
+    assert.equal(widgets.wg_live_objects(), live);
+    assert.equal(window.isValid, false);
+    throwsCode(() => window.release(), "DOUBLE_RELEASE", /Cannot release Window at 0x[0-9a-f]+: it is invalid since `release\(\)` called/);
+    throwsCode(() => use(window), "INVALID_OBJECT");
+    window[Symbol.dispose]();
+  });
+
+  it("using releases an owned object at the end of the scope, and is idempotent", () => {
+    const live = widgets.wg_live_objects();
+    {
+      using window = newWindow();
+      assert.ok(window.isValid);
+    }
+    assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("borrowed objects cannot be released, dispose does nothing, identity holds", () => {
+    const address = widgets.wg_window_new(0, 0);
+    const borrowed = borrow(Window, address);
+    throwsCode(() => borrowed.release(), "NOT_OWNER", /it is borrowed/);
+    borrowed[Symbol.dispose]();
+    assert.ok(borrowed.isValid);
+    assert.equal(borrow(Window, address), borrowed, "one wrapper per live object");
+    throwsCode(() => own(Window, address), "ALREADY_OWNED");
+    apply(borrowed, "nativeDestroyed", by("nativeDestroyed"));
+    widgets.wg_window_destroy(address);
+  });
+
+  it("a child dies with its parent, and says so", () => {
+    const live = widgets.wg_live_objects();
+    const window = newWindow();
+    const button = newButton();
+    addChild(window, button);
+    assert.equal(button.state, "child");
+    throwsCode(() => button.release(), "NOT_OWNER", /its parent owns it/);
+    window.release();
+    assert.equal(widgets.wg_live_objects(), live, "the native window destroyed its child");
+    assert.equal(button.state, "invalid");
+    throwsCode(() => use(button), "INVALID_OBJECT", /since its parent was destroyed/);
+  });
+
+  it("orphan gives ownership back, with the destructor", () => {
+    const live = widgets.wg_live_objects();
+    const window = newWindow();
+    const button = newButton();
+    addChild(window, button);
+    assert.equal(widgets.wg_window_detach(use(window), use(button)), 0);
+    apply(button, "orphan", by("orphan"));
+    assert.equal(button.state, "owned");
+    window.release();
+    assert.ok(button.isValid, "detached before the window died");
+    button.release();
+    assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("invalidate: a call that destroys its argument leaves the wrapper invalid, no double destroy", () => {
+    const live = widgets.wg_live_objects();
+    const window = newWindow();
+    const button = newButton();
+    addChild(window, button);
+    assert.equal(widgets.wg_window_destroy_child(use(window), use(button)), 0);
+    apply(button, "invalidate", by("invalidate"));
+    throwsCode(() => use(button), "INVALID_OBJECT", /passed to a native function that destroys it/);
+    window.release();
+    assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("native destruction behind JS's back reaches the wrapper", () => {
+    const window = newWindow();
+    const button = newButton();
+    addChild(window, button);
+    widgets.wg_widget_set_visible(use(button), 0);
+    assert.equal(widgets.wg_window_close_hidden(use(window)), 1);
+    assert.equal(button.isValid, false);
+    throwsCode(() => use(button), "INVALID_OBJECT");
+    window.release();
+  });
+
+  it("refuses a parent that would close a cycle, changing nothing", () => {
+    const a = newWindow();
+    const b = newWindow();
+    apply(b, "adopt", by("adopt"), { parent: a });
+    throwsCode(() => apply(a, "adopt", by("adopt"), { parent: b }), "CYCLE");
+    assert.equal(a.state, "owned");
+    apply(b, "orphan", by("orphan"));
+    a.release();
+    b.release();
+  });
+
+  it("steals all arguments or none; the same object twice is refused", () => {
+    const live = widgets.wg_live_objects();
+    const owned = newWindow();
+    const borrowedAddress = widgets.wg_window_new(0, 0);
+    const borrowed = borrow(Window, borrowedAddress);
+    throwsCode(() => applyAll([[owned, "steal"], [borrowed, "steal"]], by), "NOT_OWNER");
+    assert.equal(owned.state, "owned", "the first argument was not taken");
+    throwsCode(() => applyAll([[owned, "steal"], [owned, "steal"]], by), "INVALID_ARGUMENT");
+    assert.equal(owned.state, "owned");
+    owned.release();
+    apply(borrowed, "nativeDestroyed", by("nativeDestroyed"));
+    widgets.wg_window_destroy(borrowedAddress);
+    assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("a safe steal leaves the object usable until native code reports it destroyed", () => {
+    const window = newWindow();
+    const button = newButton();
+    apply(button, "stealSafe", by("stealSafe"));
+    assert.equal(button.state, "native");
+    assert.ok(button.isValid);
+    throwsCode(() => apply(button, "stealIntoParent", by("stealIntoParent"), { parent: window }), "NOT_OWNER");
+    // Native code, which owns it, may still put it in a window.
+    assert.equal(widgets.wg_window_add_child(use(window), use(button)), 0);
+    assert.equal(button.state, "native");
+    widgets.wg_widget_set_visible(use(button), 0);
+    widgets.wg_window_close_hidden(use(window));
+    assert.equal(button.isValid, false);
+    window.release();
+  });
+
+  it("garbage collection releases a dropped owned object, as a safety net", async () => {
+    const live = widgets.wg_live_objects();
+    (() => void newWindow())();
+    for (let i = 0; i < 20 && widgets.wg_live_objects() !== live; i++) {
+      runtime.collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("a new object at a reused address gets a new wrapper", () => {
+    const window = newWindow();
+    const address = use(window);
+    const handle = handleOf(window);
+    window.release();
+    const again = borrow(Window, address);
+    assert.notEqual(again, window);
+    assert.notDeepEqual(handleOf(again), handle);
+    apply(again, "nativeDestroyed", by("nativeDestroyed"));
+  });
+});
