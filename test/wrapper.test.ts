@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CustodyError, runtime } from "../mod.ts";
 import { symbolAddress } from "../src/native/symbol_address.ts";
+import { dump } from "../src/ownership/dump.ts";
 import { apply, applyAll, borrow, handleOf, type NativeObject, objectType, own, use } from "../src/ownership/wrapper.ts";
 import { widgets, widgetsPath } from "./widgets_library.ts";
 
@@ -165,6 +166,30 @@ describe("native object wrappers", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.equal(widgets.wg_live_objects(), live);
+  });
+
+  it("dump says who owns it, its tree, and what invalidated it", () => {
+    const window = newWindow();
+    const button = newButton();
+    addChild(window, button);
+    const parent = dump(window);
+    assert.equal(parent.state, "owned");
+    assert.equal(parent.owner, "JS");
+    assert.equal(parent.rule, "own");
+    assert.deepEqual(parent.children, [handleOf(button)]);
+    assert.equal(parent.generation % 2, 1);
+    const child = dump(button);
+    assert.equal(child.owner, "its parent");
+    assert.deepEqual(child.parent, handleOf(window));
+    assert.equal(child.rule, "stealIntoParent");
+    window.release();
+    const gone = dump(button);
+    assert.equal(gone.state, "invalid");
+    assert.deepEqual(gone.invalidatedBy, { event: "parentDestroyed", by: "its parent" });
+    assert.equal(gone.generation % 2, 0);
+    assert.equal(gone.parent, null);
+    assert.equal(gone.type, "Button");
+    assert.match(gone.address, /^0x[0-9a-f]+$/);
   });
 
   it("a new object at a reused address gets a new wrapper", () => {

@@ -179,6 +179,11 @@ export function use(object: NativeObject): number {
   return internals.address;
 }
 
+/** The native address of `object` whatever its state, for diagnostics; calls use {@linkcode use}. */
+export function addressOf(object: NativeObject): number {
+  return internalsOf(object).address;
+}
+
 /** The registry handle of `object`. */
 export function handleOf(object: NativeObject): registry.Handle {
   return internalsOf(object).handle;
