@@ -69,6 +69,8 @@ interface Internals {
   readonly address: number;
   readonly handle: registry.Handle;
   readonly record: OwnershipRecord;
+  /** The parent's handle while the object is a child: tells a parent's death from its own. */
+  parent?: registry.Handle;
 }
 
 const identity = new Map<number, WeakRef<NativeObject>>();
@@ -155,9 +157,10 @@ export class NativeObject {
 
 /** Brings the record up to date with the registry; returns whether the object died natively. */
 function catchUp(internals: Internals): boolean {
-  const { record, handle } = internals;
+  const { record, handle, parent } = internals;
   if (record.state === "invalid" || registry.isLive(handle)) return false;
-  const event: Event = record.state === "child" ? "parentDestroyed" : "nativeDestroyed";
+  const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
+  const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
   commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "its parent" : "native code" });
   return true;
 }
@@ -214,11 +217,13 @@ function perform(internals: Internals, effect: Effect, parent: NativeObject | un
       if (parent === undefined) throw new CustodyError("INVALID_ARGUMENT", `Cannot give ${type.name} a parent: none was named`);
       registry.setParent(handle, handleOf(parent));
       registry.setDestructor(handle, 0);
+      internals.parent = handleOf(parent);
       return;
     }
     case "unlink":
       registry.setParent(handle, null);
       registry.setDestructor(handle, type.destructor);
+      internals.parent = undefined;
       return;
   }
 }
@@ -275,19 +280,30 @@ function register(type: ObjectType, address: number, state: "owned" | "borrowed"
     destructor: state === "owned" ? type.destructor : 0,
   });
   registry.setOwner(handle, ownerCodes[state]);
-  const internals: Internals = { type, address, handle, record: { state, rule: state === "owned" ? "own" : "borrow" } };
-  const object = construct(internals);
-  identity.set(handle.slot, new WeakRef(object));
-  finalizers.register(object, internals, internals);
-  return object;
+  return track({ type, address, handle, record: { state, rule: state === "owned" ? "own" : "borrow" } });
 }
 
-/** The live wrapper of the live registry entry for `address` and `type`, if any. */
+const stateOfOwner = new Map<number, State>(Object.entries(ownerCodes).map(([state, code]) => [code, state as State]));
+
+/**
+ * The wrapper of the live registry entry for `address` and `type`, if there is one. When the
+ * entry outlived its wrapper (a collected child stays registered under its parent), a new
+ * wrapper takes over the entry, in the state the registry recorded.
+ */
 function existing(type: ObjectType, address: number): NativeObject | undefined {
   const handle = registry.find(address, type.nameId);
   if (handle === undefined) return undefined;
   const object = identity.get(handle.slot)?.deref();
-  if (object === undefined || internalsOf(object).handle.generation !== handle.generation) return undefined;
+  if (object !== undefined && internalsOf(object).handle.generation === handle.generation) return object;
+  const info = registry.info(handle);
+  const state = stateOfOwner.get(info.owner) ?? "borrowed";
+  return track({ type, address, handle, record: { state, rule: "rewrap" }, ...(info.parent === null ? {} : { parent: info.parent }) });
+}
+
+function track(internals: Internals): NativeObject {
+  const object = construct(internals);
+  identity.set(internals.handle.slot, new WeakRef(object));
+  finalizers.register(object, internals, internals);
   return object;
 }
 

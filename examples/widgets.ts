@@ -1,0 +1,46 @@
+/**
+ * The example widget library (zig/examples/widgets.zig) bound through custody: the
+ * declaration says, for every function, what happens to ownership.
+ *
+ * @module
+ */
+import { bind } from "../src/bindings/bind.ts";
+import type { Declaration } from "../src/bindings/declaration.ts";
+import { runtime } from "../src/ffi/mod.ts";
+import { libraryPath } from "../src/native/library.ts";
+
+/** Where libwidgets is: next to libcustody. */
+export const widgetsPath: string = libraryPath().replace(/[^/]*$/, runtime.sharedLibraryName("widgets"));
+
+const text = ["pointer", "usize"] as const;
+
+/** The widget library's declaration. */
+export const widgetsDeclaration = {
+  types: {
+    Window: { destructor: "wg_window_destroy" },
+    Widget: { destructor: "wg_widget_destroy", notifiesDestruction: true },
+    Renderer: { destructor: "wg_renderer_destroy" },
+  },
+  functions: {
+    wg_window_new: { parameters: text, result: { object: "Window", ownership: "own" } },
+    wg_button_new: { parameters: text, result: { object: "Widget", ownership: "own" } },
+    wg_label_new: { parameters: text, result: { object: "Widget", ownership: "own" } },
+    wg_widget_clone: { parameters: [{ object: "Widget" }], result: { object: "Widget", ownership: "own" } },
+    wg_widget_set_visible: { parameters: [{ object: "Widget" }, "u32"], result: "i32" },
+    wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Window", ownership: "known" } },
+    wg_widget_destroy: { parameters: [{ object: "Widget", invalidates: true }], result: "void" },
+    wg_window_add_child: { parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }], result: "i32" },
+    wg_window_detach: { parameters: [{ object: "Window" }, { object: "Widget", parent: "remove" }], result: "i32" },
+    wg_window_destroy_child: { parameters: [{ object: "Window" }, { object: "Widget", invalidates: true }], result: "i32" },
+    wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
+    wg_window_child_at: { parameters: [{ object: "Window" }, "u32"], result: { object: "Widget", ownership: "child", of: 0 } },
+    wg_window_close_hidden: { parameters: [{ object: "Window" }], result: "i64" },
+    wg_renderer_new: { parameters: [{ object: "Widget" }], result: { object: "Renderer", ownership: "own" } },
+    wg_renderer_render: { parameters: [{ object: "Renderer" }], result: "i64" },
+    wg_dead_calls: { parameters: [], result: "u64" },
+    wg_live_objects: { parameters: [], result: "i64" },
+  },
+} as const satisfies Declaration;
+
+/** The bound widget library. */
+export const widgetsLibrary = bind(widgetsPath, widgetsDeclaration);

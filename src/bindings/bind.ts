@@ -1,0 +1,228 @@
+/**
+ * `bind()`: a native library, opened from a {@linkcode Declaration}, as typed JS functions
+ * that enforce ownership. Every call:
+ *
+ * 1. checks every object argument, and what the call will do to it, against the ownership
+ *    table, before any native code runs (a refused argument throws with nothing changed);
+ * 2. makes the native call with the objects' addresses;
+ * 3. commits what the call did to each argument: steals, invalidations, parent changes (a
+ *    failed call commits only `steal: "always"`);
+ * 4. wraps an object result as the declaration says (owned, borrowed, child, known).
+ *
+ * @module
+ */
+import { CustodyError } from "../errors.ts";
+import { runtime } from "../ffi/mod.ts";
+import type { JsValueOf, NativeType, SymbolSpec } from "../ffi/types.ts";
+import { symbolAddress } from "../native/symbol_address.ts";
+import { check } from "../ownership/machine.ts";
+import type { Event } from "../ownership/transitions.ts";
+import {
+  apply,
+  borrow,
+  handleOf,
+  type NativeObject,
+  NativeObject as NativeObjectClass,
+  type ObjectType,
+  objectType,
+  own,
+  recordOf,
+  use,
+} from "../ownership/wrapper.ts";
+import * as registry from "../registry.ts";
+import type { Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
+
+/** A wrapper of the native type named `Name`. */
+export type Wrapper<Name extends string> = NativeObject & { readonly typeName: Name };
+
+type ParameterValue<P> = P extends NativeType ? JsValueOf<P>
+  : P extends ObjectParameter<infer Name> ? (P extends { readonly nullable: true } ? Wrapper<Name> | null : Wrapper<Name>)
+  : never;
+
+type ResultValue<R> = R extends NativeType ? JsValueOf<R> : R extends ObjectResult<infer Name> ? Wrapper<Name> | null : never;
+
+type ParameterValues<P extends readonly unknown[]> = { -readonly [K in keyof P]: ParameterValue<P[K]> };
+
+/** The JS function a declared native function becomes. */
+export type BoundFunction<F extends FunctionDeclaration> = (...args: ParameterValues<F["parameters"]>) => ResultValue<F["result"]>;
+
+/** A bound library. */
+export interface Binding<D extends Declaration> {
+  readonly functions: { readonly [K in keyof D["functions"]]: BoundFunction<D["functions"][K]> };
+  readonly types: { readonly [K in keyof D["types"]]: ObjectType };
+  /** Closes the library. Wrappers of its objects must not be used afterwards. */
+  close(): void;
+}
+
+function refuse(message: string): never {
+  throw new CustodyError("INVALID_ARGUMENT", message);
+}
+
+function isObjectParameter(p: NativeType | ObjectParameter): p is ObjectParameter {
+  return typeof p === "object";
+}
+
+/** The event a call applies to an object argument, and the rule that says so (for `dump()`). */
+function eventOf(p: ObjectParameter): { event: Event; rule: string; always: boolean } {
+  if (p.steal === "safe") return { event: "stealSafe", rule: "steal: safe", always: false };
+  if (p.steal !== undefined) return { event: "steal", rule: `steal: ${p.steal}`, always: p.steal === "always" };
+  if (p.stealInto !== undefined) return { event: "stealIntoParent", rule: "stealInto", always: false };
+  if (p.invalidates) return { event: "invalidate", rule: "invalidates", always: false };
+  if (p.parent === "remove") return { event: "orphan", rule: "parent: remove", always: false };
+  return { event: "use", rule: "borrow", always: false };
+}
+
+/** Refuses a declaration that could not be enforced, at bind time rather than at the first call. */
+function validate(name: string, fn: FunctionDeclaration, types: Declaration["types"]): void {
+  const where = `Cannot bind ${name}`;
+  const known = (type: string) => Object.hasOwn(types, type) || refuse(`${where}: ${type} is not a declared type`);
+  fn.parameters.forEach((p, i) => {
+    if (!isObjectParameter(p)) return;
+    known(p.object);
+    const hints = [p.steal !== undefined, p.stealInto !== undefined, p.invalidates === true, p.parent !== undefined].filter(Boolean);
+    if (hints.length > 1) refuse(`${where}: parameter ${i} has more than one ownership hint`);
+    if (p.steal === "safe" && !types[p.object].notifiesDestruction) {
+      refuse(`${where}: parameter ${i} is stolen "safe", but ${p.object} does not notify its destruction`);
+    }
+    if (p.stealInto !== undefined) {
+      const parent = fn.parameters[p.stealInto];
+      if (p.stealInto === i || parent === undefined || !isObjectParameter(parent)) {
+        refuse(`${where}: parameter ${i} is stolen into ${p.stealInto}, which is not another object parameter`);
+      }
+    }
+  });
+  if (typeof fn.result === "object") {
+    known(fn.result.object);
+    if (fn.result.ownership === "child") {
+      const owner = fn.result.of === undefined ? undefined : fn.parameters[fn.result.of];
+      if (owner === undefined || !isObjectParameter(owner)) refuse(`${where}: a child result needs \`of\`, the index of an object parameter`);
+    }
+  }
+}
+
+function defaultSucceeded(result: unknown): boolean {
+  return typeof result === "boolean" ? result : typeof result !== "number" || result >= 0;
+}
+
+/**
+ * Opens the library at `path` and binds every declared function.
+ *
+ * @throws {CustodyError} `INVALID_ARGUMENT` for a declaration that cannot be enforced; `NOT_FOUND`
+ * when a declared destructor is missing from the library.
+ *
+ * @example
+ * ```ts ignore
+ * import { bind } from "./bind.ts";
+ * const widgets = bind("./libwidgets.so", {
+ *   types: { Window: { destructor: "wg_window_destroy" } },
+ *   functions: {
+ *     wg_window_new: { parameters: ["pointer", "usize"], result: { object: "Window", ownership: "own" } },
+ *     wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
+ *   },
+ * });
+ * using window = widgets.functions.wg_window_new(0, 0)!;
+ * console.log(widgets.functions.wg_window_child_count(window)); // 0
+ * ```
+ */
+export function bind<const D extends Declaration>(path: string, declaration: D): Binding<D> {
+  const specs: Record<string, SymbolSpec> = {};
+  for (const [name, fn] of Object.entries(declaration.functions) as [string, FunctionDeclaration][]) {
+    validate(name, fn, declaration.types);
+    specs[fn.symbol ?? name] = {
+      parameters: fn.parameters.map((p) => isObjectParameter(p) ? "pointer" : p),
+      result: typeof fn.result === "object" ? "pointer" : fn.result,
+    };
+  }
+  if (Object.keys(specs).length === 0) refuse(`Cannot bind ${path}: the declaration has no functions`);
+  const library = runtime.open(path, specs);
+  const raw = library.symbols as Record<string, (...args: unknown[]) => unknown>;
+
+  const types: Record<string, ObjectType> = {};
+  for (const [name, type] of Object.entries(declaration.types) as [string, Declaration["types"][string]][]) {
+    types[name] = objectType(name, {
+      destructor: type.destructor === undefined ? 0 : symbolAddress(path, type.destructor),
+      notifiesDestruction: type.notifiesDestruction ?? false,
+    });
+  }
+
+  const functions: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(declaration.functions) as [string, FunctionDeclaration][]) {
+    functions[name] = boundFunction(name, fn, raw[fn.symbol ?? name], types);
+  }
+  return { functions, types, close: () => library.close() } as unknown as Binding<D>;
+}
+
+function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
+  const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
+  const succeeded = fn.succeeded ?? defaultSucceeded;
+  const result = fn.result;
+
+  return (...args: unknown[]) => {
+    if (args.length !== fn.parameters.length) {
+      refuse(`Cannot call ${name}: it takes ${fn.parameters.length} arguments, got ${args.length}`);
+    }
+    // 1. Check everything before native code runs.
+    const native = args.slice();
+    const taken = new Set<NativeObject>();
+    for (const { index, p, event } of objectParameters) {
+      const value = args[index];
+      if (value === null && p.nullable) {
+        native[index] = 0;
+        continue;
+      }
+      if (!(value instanceof NativeObjectClass) || value.typeName !== p.object) {
+        refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
+      }
+      native[index] = use(value);
+      if (event !== "use") {
+        if (taken.has(value)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
+        taken.add(value);
+        check(recordOf(value), event, { typeName: p.object, address: native[index] as number });
+      }
+    }
+    // 2. The native call.
+    const returned = call(...native);
+    // 3. What the call did to its arguments.
+    const ok = succeeded(returned as number | boolean);
+    for (const { index, p, event, rule, always } of objectParameters) {
+      const value = args[index];
+      if (event === "use" || value === null || !(ok || always)) continue;
+      const parent = p.stealInto === undefined ? undefined : args[p.stealInto] as NativeObject;
+      apply(value as NativeObject, event, { event, by: `${name}()` }, { rule, ...(parent === undefined ? {} : { parent }) });
+    }
+    // 4. The result.
+    if (typeof result !== "object") return returned;
+    return wrapResult(name, result, returned as number, args, types[result.object]);
+  };
+}
+
+function wrapResult(name: string, result: ObjectResult, address: number, args: unknown[], type: ObjectType): NativeObject | null {
+  if (address === 0) return null;
+  switch (result.ownership) {
+    case "own":
+      return own(type, address);
+    case "borrow":
+      return borrow(type, address);
+    case "child": {
+      const object = borrow(type, address);
+      const owner = args[result.of!] as NativeObject;
+      if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
+        apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: "return-value child", parent: owner });
+      }
+      return object;
+    }
+    case "known": {
+      const held = registry.find(address, type.nameId);
+      if (held === undefined) {
+        throw new CustodyError("NOT_FOUND", `Cannot return from ${name}: 0x${address.toString(16)} is not a ${type.name} custody holds`);
+      }
+      return borrow(type, address);
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value instanceof NativeObjectClass) return `a ${value.typeName}`;
+  if (value === null) return "null";
+  return typeof value;
+}

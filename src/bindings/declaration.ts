@@ -1,0 +1,89 @@
+/**
+ * The declaration a binding is made from: the native library's object types, and for each
+ * function its parameters and result, each saying what happens to ownership. One form for
+ * both runtimes.
+ *
+ * @example A window that owns widgets
+ * ```ts
+ * import type { Declaration } from "./declaration.ts";
+ * const declaration = {
+ *   types: {
+ *     Window: { destructor: "wg_window_destroy" },
+ *     Widget: { destructor: "wg_widget_destroy" },
+ *   },
+ *   functions: {
+ *     wg_window_new: { parameters: ["pointer", "usize"], result: { object: "Window", ownership: "own" } },
+ *     wg_window_add_child: {
+ *       parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }],
+ *       result: "i32",
+ *     },
+ *   },
+ * } as const satisfies Declaration;
+ * ```
+ *
+ * @module
+ */
+import type { NativeType } from "../ffi/types.ts";
+
+/** A native object type of the library. */
+export interface TypeDeclaration {
+  /** The library function that destroys an object of this type: `void destroy(T *)`. */
+  readonly destructor?: string;
+  /**
+   * Native code reports the destruction of these objects to custody
+   * (`custody_notify_destroyed_address`), so a safe steal may leave the wrapper valid.
+   */
+  readonly notifiesDestruction?: boolean;
+}
+
+/** An object parameter, with what the call does to its ownership. Default: borrowed for the call. */
+export interface ObjectParameter<TypeName extends string = string> {
+  readonly object: TypeName;
+  /**
+   * The function takes ownership: `"always"`, `"onSuccess"` (only when the call succeeds,
+   * see {@linkcode FunctionDeclaration.succeeded}), or `"safe"` for types that notify their
+   * destruction (the wrapper stays valid until native code reports it destroyed).
+   */
+  readonly steal?: "always" | "onSuccess" | "safe";
+  /** The function makes this argument a child of argument `stealInto` (its owner from now on). */
+  readonly stealInto?: number;
+  /** The function destroys this argument: the wrapper is invalid afterwards. */
+  readonly invalidates?: boolean;
+  /** `"remove"`: the function takes this argument out of its parent; ownership comes back to JS. */
+  readonly parent?: "remove";
+  /** Null is a valid argument (passed as a null pointer). Default: refused. */
+  readonly nullable?: boolean;
+}
+
+/** An object result, with who owns it. */
+export interface ObjectResult<TypeName extends string = string> {
+  readonly object: TypeName;
+  /**
+   * - `"own"`: a new object JS owns (factories, clones).
+   * - `"borrow"`: JS may use it; native code owns it (the default for pointers).
+   * - `"child"`: owned by argument `of`; valid while that argument lives.
+   * - `"known"`: must be an object custody already holds; an unknown pointer is refused.
+   */
+  readonly ownership: "own" | "borrow" | "child" | "known";
+  /** For `"child"`: the index of the argument that owns the result. */
+  readonly of?: number;
+}
+
+/** One native function. */
+export interface FunctionDeclaration<TypeName extends string = string> {
+  /** The C symbol, when the JS name differs. */
+  readonly symbol?: string;
+  readonly parameters: readonly (NativeType | ObjectParameter<TypeName>)[];
+  readonly result: NativeType | ObjectResult<TypeName>;
+  /**
+   * Whether the call succeeded, for `steal: "onSuccess"`. Default: a non-negative number,
+   * a true boolean, or a non-null object.
+   */
+  readonly succeeded?: (result: number | boolean) => boolean;
+}
+
+/** A whole library. */
+export interface Declaration<TypeName extends string = string> {
+  readonly types: Readonly<Record<TypeName, TypeDeclaration>>;
+  readonly functions: Readonly<Record<string, FunctionDeclaration<TypeName>>>;
+}

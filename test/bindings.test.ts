@@ -1,0 +1,141 @@
+// Declarative bindings over the widget library, under deno test and bun test. Every call's
+// ownership effects come from the declaration; no call may reach native code with a dead
+// object (the library's own counter must not move).
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CustodyError } from "../mod.ts";
+import { bind, type Wrapper } from "../src/bindings/bind.ts";
+import { dump } from "../src/ownership/dump.ts";
+import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
+
+const w = widgetsLibrary.functions;
+const deadCallsAtStart = w.wg_dead_calls();
+
+function throwsCode(action: () => unknown, code: string, message?: RegExp) {
+  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code && (message === undefined || message.test(e.message)));
+}
+function window(): Wrapper<"Window"> {
+  return w.wg_window_new(0, 0)!;
+}
+function button(): Wrapper<"Widget"> {
+  return w.wg_button_new(0, 0)!;
+}
+
+describe("declarative bindings", () => {
+  after(() => assert.equal(w.wg_dead_calls(), deadCallsAtStart, "a dead object reached native code"));
+
+  it("factories return owned objects; release destroys; later uses throw before native code", () => {
+    const live = w.wg_live_objects();
+    const win = window();
+    assert.equal(win.state, "owned");
+    assert.equal(w.wg_window_child_count(win), 0);
+    win.release();
+    assert.equal(w.wg_live_objects(), live);
+    throwsCode(() => w.wg_window_child_count(win), "INVALID_OBJECT", /Cannot use Window at 0x[0-9a-f]+: it is invalid since `release\(\)` called/);
+  });
+
+  it("add_child steals into the window: the widget is its child and dies with it", () => {
+    const live = w.wg_live_objects();
+    const win = window();
+    const ok = button();
+    assert.equal(w.wg_window_add_child(win, ok), 0);
+    assert.equal(ok.state, "child");
+    assert.equal(dump(ok).rule, "stealInto");
+    throwsCode(() => ok.release(), "NOT_OWNER");
+    assert.equal(w.wg_window_child_at(win, 0), ok, "the same wrapper comes back");
+    win.release();
+    assert.equal(w.wg_live_objects(), live);
+    throwsCode(() => w.wg_widget_set_visible(ok, 0), "INVALID_OBJECT", /since its parent was destroyed/);
+  });
+
+  it("detach gives ownership back; a failed detach changes nothing", () => {
+    const live = w.wg_live_objects();
+    const win = window();
+    const other = window();
+    const b = button();
+    w.wg_window_add_child(win, b);
+    assert.equal(w.wg_window_detach(other, b), -2, "not that window's child: the call fails");
+    assert.equal(b.state, "child");
+    assert.equal(w.wg_window_detach(win, b), 0);
+    assert.equal(b.state, "owned");
+    win.release();
+    other.release();
+    assert.ok(b.isValid);
+    b.release();
+    assert.equal(w.wg_live_objects(), live);
+  });
+
+  it("destroy_child invalidates the widget without a second destroy", () => {
+    const live = w.wg_live_objects();
+    const win = window();
+    const b = button();
+    w.wg_window_add_child(win, b);
+    assert.equal(w.wg_window_destroy_child(win, b), 0);
+    throwsCode(() => w.wg_widget_clone(b), "INVALID_OBJECT", /passed to a native function that destroys it \(wg_window_destroy_child\(\)\)/);
+    win.release();
+    assert.equal(w.wg_live_objects(), live);
+  });
+
+  it("clone returns a new owned object", () => {
+    const b = button();
+    const copy = w.wg_widget_clone(b)!;
+    assert.notEqual(copy, b);
+    assert.equal(copy.state, "owned");
+    copy.release();
+    b.release();
+  });
+
+  it("native destruction behind JS's back invalidates the wrapper", () => {
+    const win = window();
+    const b = button();
+    w.wg_window_add_child(win, b);
+    w.wg_widget_set_visible(b, 0);
+    assert.equal(w.wg_window_close_hidden(win), 1);
+    throwsCode(() => w.wg_widget_set_visible(b, 1), "INVALID_OBJECT", /native code reported it destroyed/);
+    win.release();
+  });
+
+  it("a known result must be an object custody holds", () => {
+    const win = window();
+    const b = button();
+    w.wg_window_add_child(win, b);
+    assert.equal(w.wg_widget_parent(b), win);
+    const orphan = button();
+    assert.equal(w.wg_widget_parent(orphan), null);
+    win.release();
+    orphan.release();
+  });
+
+  it("refuses wrong arguments before native code runs", () => {
+    const win = window();
+    const b = button();
+    throwsCode(() => (w.wg_window_child_count as (...args: unknown[]) => unknown)(b), "INVALID_ARGUMENT", /argument 0 must be a Window, not a Widget/);
+    throwsCode(() => (w.wg_window_child_count as (...args: unknown[]) => unknown)(null), "INVALID_ARGUMENT", /not null/);
+    throwsCode(() => (w.wg_window_child_count as (...args: unknown[]) => unknown)(), "INVALID_ARGUMENT", /takes 1 arguments, got 0/);
+    throwsCode(() => (w.wg_window_add_child as (...args: unknown[]) => unknown)(win, win), "INVALID_ARGUMENT");
+    win.release();
+    b.release();
+  });
+
+  it("a stolen object passed again is refused before native code runs", () => {
+    const first = window();
+    const second = window();
+    const b = button();
+    w.wg_window_add_child(first, b);
+    w.wg_window_destroy_child(first, b);
+    throwsCode(() => w.wg_window_add_child(second, b), "INVALID_OBJECT");
+    assert.equal(w.wg_window_child_count(second), 0);
+    first.release();
+    second.release();
+  });
+
+  it("refuses declarations it could not enforce, at bind time", () => {
+    const bad = (functions: object, types: object = { Widget: {} }) => () => bind(widgetsPath, { types, functions } as never);
+    throwsCode(bad({ wg_live_objects: { parameters: [{ object: "Nope" }], result: "i64" } }), "INVALID_ARGUMENT", /Nope is not a declared type/);
+    throwsCode(bad({ wg_widget_set_visible: { parameters: [{ object: "Widget", stealInto: 1 }, "u32"], result: "i32" } }), "INVALID_ARGUMENT", /not another object parameter/);
+    throwsCode(bad({ wg_widget_set_visible: { parameters: [{ object: "Widget", steal: "safe" }, "u32"], result: "i32" } }), "INVALID_ARGUMENT", /does not notify its destruction/);
+    throwsCode(bad({ wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Widget", ownership: "child" } } }), "INVALID_ARGUMENT", /needs `of`/);
+    throwsCode(bad({ wg_live_objects: { parameters: [], result: "i64" } }, { Widget: { destructor: "no_such_function" } }), "NOT_FOUND");
+    throwsCode(bad({}), "INVALID_ARGUMENT", /has no functions/);
+  });
+});
