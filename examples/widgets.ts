@@ -35,7 +35,14 @@ export const widgetsDeclaration = {
     wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
     wg_window_child_at: { parameters: [{ object: "Window" }, "u32"], result: { object: "Widget", ownership: "child", of: 0 } },
     wg_window_close_hidden: { parameters: [{ object: "Window" }], result: "i64" },
-    wg_renderer_new: { parameters: [{ object: "Widget" }], result: { object: "Renderer", ownership: "own" } },
+    wg_renderer_new: {
+      parameters: [{ object: "Widget", keepAlive: { by: "result", slot: "source", mode: "set" } }],
+      result: { object: "Renderer", ownership: "own" },
+    },
+    wg_renderer_set_source: {
+      parameters: [{ object: "Renderer" }, { object: "Widget", nullable: true, keepAlive: { by: 0, slot: "source", mode: "set" } }],
+      result: "i32",
+    },
     wg_renderer_render: { parameters: [{ object: "Renderer" }], result: "i64" },
     wg_dead_calls: { parameters: [], result: "u64" },
     wg_live_objects: { parameters: [], result: "i64" },

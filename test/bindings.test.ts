@@ -3,9 +3,10 @@
 // object (the library's own counter must not move).
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CustodyError } from "../mod.ts";
+import { CustodyError, runtime, stats } from "../mod.ts";
 import { bind, type Wrapper } from "../src/bindings/bind.ts";
 import { dump } from "../src/ownership/dump.ts";
+import { keptAlive } from "../src/ownership/wrapper.ts";
 import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
 
 const w = widgetsLibrary.functions;
@@ -127,6 +128,49 @@ describe("declarative bindings", () => {
     assert.equal(w.wg_window_child_count(second), 0);
     first.release();
     second.release();
+  });
+
+  it("a renderer keeps its source alive: a released source is invalid to JS, but lives natively", () => {
+    const live = w.wg_live_objects();
+    const source = w.wg_label_new(0, 0)!;
+    const renderer = w.wg_renderer_new(source)!;
+    source.release();
+    throwsCode(() => w.wg_widget_set_visible(source, 0), "INVALID_OBJECT", /since `release\(\)` called/);
+    assert.equal(w.wg_renderer_render(renderer), 1, "the native source is still there: no dead call");
+    assert.equal(w.wg_live_objects(), live + 2);
+    renderer.release();
+    assert.equal(w.wg_live_objects(), live, "the source's destructor ran when its nurse died");
+  });
+
+  it("a kept-alive source is not collected while its renderer lives", async () => {
+    const live = w.wg_live_objects();
+    const renderer = (() => w.wg_renderer_new(w.wg_label_new(0, 0)!)!)();
+    for (let i = 0; i < 5; i++) {
+      runtime.collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(w.wg_renderer_render(renderer), 1);
+    assert.equal(w.wg_live_objects(), live + 2);
+    renderer.release();
+    for (let i = 0; i < 20 && w.wg_live_objects() !== live; i++) {
+      runtime.collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(w.wg_live_objects(), live, "once the renderer died, the source could be collected");
+  });
+
+  it("a repeated setter keeps one reference per slot, and null cancels it", () => {
+    const before = stats().capsulesLive;
+    const first = button();
+    const renderer = w.wg_renderer_new(first)!;
+    const sources = Array.from({ length: 100 }, () => button());
+    for (const source of sources) assert.equal(w.wg_renderer_set_source(renderer, source), 0);
+    assert.deepEqual(keptAlive(renderer).get("source"), [sources[99]]);
+    assert.equal(w.wg_renderer_set_source(renderer, null), 0);
+    assert.equal(keptAlive(renderer).get("source"), undefined);
+    for (const source of [first, ...sources]) source.release();
+    renderer.release();
+    assert.equal(stats().capsulesLive, before, "every registry entry is gone");
   });
 
   it("refuses declarations it could not enforce, at bind time", () => {

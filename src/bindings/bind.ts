@@ -25,6 +25,7 @@ import {
   NativeObject as NativeObjectClass,
   type ObjectType,
   objectType,
+  keepAlive,
   own,
   recordOf,
   use,
@@ -83,6 +84,13 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
     if (hints.length > 1) refuse(`${where}: parameter ${i} has more than one ownership hint`);
     if (p.steal === "safe" && !types[p.object].notifiesDestruction) {
       refuse(`${where}: parameter ${i} is stolen "safe", but ${p.object} does not notify its destruction`);
+    }
+    if (p.keepAlive !== undefined) {
+      const by = p.keepAlive.by;
+      const nurse = by === "result" ? fn.result : fn.parameters[by];
+      if (by === i || nurse === undefined || typeof nurse !== "object") {
+        refuse(`${where}: parameter ${i} is kept alive by ${by}, which is not another object parameter or an object result`);
+      }
     }
     if (p.stealInto !== undefined) {
       const parent = fn.parameters[p.stealInto];
@@ -190,9 +198,17 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       const parent = p.stealInto === undefined ? undefined : args[p.stealInto] as NativeObject;
       apply(value as NativeObject, event, { event, by: `${name}()` }, { rule, ...(parent === undefined ? {} : { parent }) });
     }
-    // 4. The result.
-    if (typeof result !== "object") return returned;
-    return wrapResult(name, result, returned as number, args, types[result.object]);
+    // 4. The result, then the keep-alives it or the arguments hold.
+    const wrapped = typeof result === "object" ? wrapResult(name, result, returned as number, args, types[result.object]) : returned;
+    if (ok) {
+      for (const { index, p } of objectParameters) {
+        if (p.keepAlive === undefined) continue;
+        const nurse = (p.keepAlive.by === "result" ? wrapped : args[p.keepAlive.by]) as NativeObject | null;
+        if (nurse === null) continue;
+        keepAlive(nurse, args[index] as NativeObject | null, p.keepAlive.slot ?? `${name}:${index}`, p.keepAlive.mode ?? "add");
+      }
+    }
+    return wrapped;
   };
 }
 

@@ -53,6 +53,13 @@ export interface ObjectParameter<TypeName extends string = string> {
   readonly parent?: "remove";
   /** Null is a valid argument (passed as a null pointer). Default: refused. */
   readonly nullable?: boolean;
+  /**
+   * After the call, this argument is kept alive by argument `by` (or by the result): it is not
+   * collected and its native destructor waits while the nurse lives. `slot` keys the
+   * reference (default: one slot per function and parameter); `mode` `"set"` replaces what the
+   * slot held (null empties it), `"add"` adds, `"remove"` takes out.
+   */
+  readonly keepAlive?: { readonly by: number | "result"; readonly slot?: string; readonly mode?: "set" | "add" | "remove" };
 }
 
 /** An object result, with who owns it. */

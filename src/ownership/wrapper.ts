@@ -71,6 +71,8 @@ interface Internals {
   readonly record: OwnershipRecord;
   /** The parent's handle while the object is a child: tells a parent's death from its own. */
   parent?: registry.Handle;
+  /** Objects this one keeps alive, by slot. Strong references: the patients outlive no nurse. */
+  keepAlives?: Map<string, NativeObject[]>;
 }
 
 const identity = new Map<number, WeakRef<NativeObject>>();
@@ -79,6 +81,7 @@ const finalizers = new FinalizationRegistry<Internals>((internals) => {
   identity.delete(internals.handle.slot);
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
+    dropKeepAlives(internals);
     if (catchUp(internals) || internals.record.state === "invalid") return;
     transition(internals, "collect", { event: "collect", by: "garbage collector" });
   } catch {
@@ -162,6 +165,7 @@ function catchUp(internals: Internals): boolean {
   const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
   commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "its parent" : "native code" });
+  dropKeepAlives(internals);
   return true;
 }
 
@@ -234,6 +238,7 @@ function transition(internals: Internals, event: Event, cause: Cause, rule?: str
   commit(internals.record, event, allowed, cause, rule);
   if (allowed.to === "invalid") {
     identity.delete(internals.handle.slot);
+    dropKeepAlives(internals);
   } else if (registry.isLive(internals.handle)) {
     registry.setOwner(internals.handle, ownerCodes[allowed.to]);
   }
@@ -272,6 +277,64 @@ export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cau
     check(internals.record, event, subject(internals));
   }
   for (const [object, event] of pairs) apply(object, event, cause(event));
+}
+
+/** How a keep-alive changes a nurse's slot. */
+export type KeepAliveMode = "set" | "add" | "remove";
+
+/**
+ * Makes `nurse` keep `patient` alive, in the keyed `slot` (pybind11's `keep_alive`,
+ * Shiboken's reference slots): `"add"` adds it (once), `"set"` replaces whatever the slot
+ * held (with null: empties it), `"remove"` takes it out. While kept alive the patient is not garbage collected, and
+ * if it is released its native destructor waits until no nurse keeps it. A keep-alive never
+ * invalidates the patient; the nurse drops all of its own when it becomes invalid.
+ *
+ * @throws {CustodyError} `INVALID_OBJECT` when the nurse or (to add) the patient is invalid.
+ */
+export function keepAlive(nurse: NativeObject, patient: NativeObject | null, slot = "", mode: KeepAliveMode = "add"): void {
+  use(nurse);
+  const internals = internalsOf(nurse);
+  const slots = internals.keepAlives ??= new Map<string, NativeObject[]>();
+  const held = slots.get(slot) ?? [];
+  if (patient === null) {
+    // Setting a slot to nothing empties it; adding or removing nothing changes nothing.
+    if (mode !== "set") return;
+    for (const previous of held) registry.dropKeepAlive(internalsOf(previous).handle);
+    slots.delete(slot);
+    return;
+  }
+  if (mode === "remove") {
+    const kept = held.filter((p) => p !== patient);
+    if (kept.length !== held.length) registry.dropKeepAlive(internalsOf(patient).handle);
+    slots.set(slot, kept);
+    return;
+  }
+  use(patient);
+  if (mode === "add" && held.includes(patient)) return;
+  registry.keepAlive(internalsOf(patient).handle);
+  if (mode === "set") for (const previous of held) registry.dropKeepAlive(internalsOf(previous).handle);
+  slots.set(slot, mode === "set" ? [patient] : [...held, patient]);
+}
+
+/** What `nurse` keeps alive, by slot. */
+export function keptAlive(nurse: NativeObject): ReadonlyMap<string, readonly NativeObject[]> {
+  return internalsOf(nurse).keepAlives ?? new Map();
+}
+
+function dropKeepAlives(internals: Internals): void {
+  const slots = internals.keepAlives;
+  if (slots === undefined) return;
+  internals.keepAlives = undefined;
+  for (const patients of slots.values()) {
+    for (const patient of patients) {
+      // The patient's handle is accepted even after it was destroyed: its destructor was waiting for this.
+      try {
+        registry.dropKeepAlive(internalsOf(patient).handle);
+      } catch {
+        // Its native object died meanwhile (notified): nothing was waiting.
+      }
+    }
+  }
 }
 
 function register(type: ObjectType, address: number, state: "owned" | "borrowed"): NativeObject {

@@ -84,7 +84,7 @@ pub const Window = extern struct {
 
 pub const Renderer = extern struct {
     header: Header,
-    source: *Widget,
+    source: ?*Widget,
     frames: u64,
 };
 
@@ -474,7 +474,17 @@ export fn wg_renderer_new(source: ?*Widget) ?*Renderer {
     return renderer;
 }
 
-/// Renders a frame of the source; returns the frame count or a negative status.
+/// Replaces the widget the renderer renders (null: none); it does not own either.
+export fn wg_renderer_set_source(pointer: ?*Renderer, source: ?*Widget) i32 {
+    guard.lock();
+    defer guard.unlock();
+    const renderer = alive(Renderer, pointer) catch |err| return status(err);
+    renderer.source = if (source == null) null else widgetOf(source) catch |err| return status(err);
+    return ok;
+}
+
+/// Renders a frame of the source; returns the frame count or a negative status (no source:
+/// `invalid_argument`).
 export fn wg_renderer_render(pointer: ?*Renderer) i64 {
     guard.lock();
     defer guard.unlock();
@@ -591,6 +601,8 @@ test "a renderer uses its source; a dead source is a counted dead call" {
     const dead_before = wg_dead_calls();
     try testing.expectEqual(@as(i64, dead_object), wg_renderer_render(renderer));
     try testing.expectEqual(dead_before + 1, wg_dead_calls());
+    try testing.expectEqual(ok, wg_renderer_set_source(renderer, null));
+    try testing.expectEqual(@as(i64, invalid_argument), wg_renderer_render(renderer));
     wg_renderer_destroy(renderer);
 }
 
