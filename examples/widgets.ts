@@ -20,6 +20,7 @@ export const widgetsDeclaration = {
     Window: { destructor: "wg_window_destroy" },
     Widget: { destructor: "wg_widget_destroy", notifiesDestruction: true },
     Renderer: { destructor: "wg_renderer_destroy" },
+    Event: {},
   },
   functions: {
     wg_window_new: { parameters: text, result: { object: "Window", ownership: "own" } },
@@ -44,6 +45,17 @@ export const widgetsDeclaration = {
       result: "i32",
     },
     wg_renderer_render: { parameters: [{ object: "Renderer" }], result: "i64" },
+    wg_window_on_event: {
+      parameters: [{ object: "Window" }, { callback: { parameters: [{ object: "Event" }, "pointer"], result: "i32" }, boundTo: 0 }, "pointer"],
+      result: "i32",
+    },
+    wg_window_emit: { parameters: [{ object: "Window" }, "u32", { object: "Widget", nullable: true }], result: "i32" },
+    wg_event_kind: { parameters: [{ object: "Event" }], result: "i64" },
+    wg_event_target: { parameters: [{ object: "Event" }], result: { object: "Widget", ownership: "borrow" } },
+    wg_window_for_each_child: {
+      parameters: [{ object: "Window" }, { callback: { parameters: [{ object: "Widget" }, "pointer"], result: "i32" } }, "pointer"],
+      result: "i32",
+    },
     wg_dead_calls: { parameters: [], result: "u64" },
     wg_live_objects: { parameters: [], result: "i64" },
   },

@@ -19,6 +19,7 @@ import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
 import {
   apply,
+  attach,
   borrow,
   handleOf,
   type NativeObject,
@@ -31,12 +32,22 @@ import {
   use,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
-import type { Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
+import { type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
+import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 
 /** A wrapper of the native type named `Name`. */
 export type Wrapper<Name extends string> = NativeObject & { readonly typeName: Name };
 
+type CallbackArgument<P> = P extends NativeType ? JsValueOf<P> : P extends { readonly object: infer Name extends string } ? Wrapper<Name> | null : never;
+type CallbackArguments<P extends readonly unknown[]> = { -readonly [K in keyof P]: CallbackArgument<P[K]> };
+
+/** The JS function a callback parameter takes. */
+export type CallbackFunction<C extends CallbackDeclaration> = (
+  ...args: CallbackArguments<C["parameters"]>
+) => JsValueOf<C["result"]>;
+
 type ParameterValue<P> = P extends NativeType ? JsValueOf<P>
+  : P extends CallbackParameter ? CallbackFunction<P["callback"]>
   : P extends ObjectParameter<infer Name> ? (P extends { readonly nullable: true } ? Wrapper<Name> | null : Wrapper<Name>)
   : never;
 
@@ -59,8 +70,14 @@ function refuse(message: string): never {
   throw new CustodyError("INVALID_ARGUMENT", message);
 }
 
-function isObjectParameter(p: NativeType | ObjectParameter): p is ObjectParameter {
-  return typeof p === "object";
+type Parameter = FunctionDeclaration["parameters"][number];
+
+function isObjectParameter(p: Parameter | undefined): p is ObjectParameter {
+  return typeof p === "object" && "object" in p;
+}
+
+function isCallbackParameter(p: Parameter): p is CallbackParameter {
+  return typeof p === "object" && "callback" in p;
 }
 
 /** The event a call applies to an object argument, and the rule that says so (for `dump()`). */
@@ -78,6 +95,13 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
   const where = `Cannot bind ${name}`;
   const known = (type: string) => Object.hasOwn(types, type) || refuse(`${where}: ${type} is not a declared type`);
   fn.parameters.forEach((p, i) => {
+    if (isCallbackParameter(p)) {
+      for (const cp of p.callback.parameters) if (typeof cp === "object") known(cp.object);
+      if (p.boundTo !== undefined && !isObjectParameter(fn.parameters[p.boundTo])) {
+        refuse(`${where}: the callback of parameter ${i} is bound to ${p.boundTo}, which is not an object parameter`);
+      }
+      return;
+    }
     if (!isObjectParameter(p)) return;
     known(p.object);
     const hints = [p.steal !== undefined, p.stealInto !== undefined, p.invalidates === true, p.parent !== undefined].filter(Boolean);
@@ -137,7 +161,7 @@ export function bind<const D extends Declaration>(path: string, declaration: D):
   for (const [name, fn] of Object.entries(declaration.functions) as [string, FunctionDeclaration][]) {
     validate(name, fn, declaration.types);
     specs[fn.symbol ?? name] = {
-      parameters: fn.parameters.map((p) => isObjectParameter(p) ? "pointer" : p),
+      parameters: fn.parameters.map((p) => isCallbackParameter(p) ? "function" : isObjectParameter(p) ? "pointer" : p),
       result: typeof fn.result === "object" ? "pointer" : fn.result,
     };
   }
@@ -162,6 +186,7 @@ export function bind<const D extends Declaration>(path: string, declaration: D):
 
 function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
+  const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
 
@@ -188,8 +213,17 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         check(recordOf(value), event, { typeName: p.object, address: native[index] as number });
       }
     }
+    // Callbacks are made only once every check passed, so a refused call leaves none open.
+    const made: [ManagedCallback, CallbackParameter, number][] = callbackParameters.map(({ index, p }) => {
+      const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, p.boundTo !== undefined);
+      native[index] = managed.pointer;
+      return [managed, p, index];
+    });
     // 2. The native call.
-    const returned = call(...native);
+    const returned = nativeCall(() => call(...native));
+    for (const [managed, p, index] of made) {
+      if (p.boundTo !== undefined) attach(args[p.boundTo] as NativeObject, `${name}:${index}`, managed);
+    }
     // 3. What the call did to its arguments.
     const ok = succeeded(returned as number | boolean);
     for (const { index, p, event, rule, always } of objectParameters) {
@@ -208,6 +242,8 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         keepAlive(nurse, args[index] as NativeObject | null, p.keepAlive.slot ?? `${name}:${index}`, p.keepAlive.mode ?? "add");
       }
     }
+    const thrown = takeCallbackError();
+    if (thrown !== undefined) throw thrown.error;
     return wrapped;
   };
 }

@@ -62,6 +62,29 @@ export interface ObjectParameter<TypeName extends string = string> {
   readonly keepAlive?: { readonly by: number | "result"; readonly slot?: string; readonly mode?: "set" | "add" | "remove" };
 }
 
+/** The shape of a JS function native code calls. */
+export interface CallbackDeclaration<TypeName extends string = string> {
+  /**
+   * Object parameters are borrowed for the call: the wrappers become invalid when the
+   * callback returns, unless it calls `retain()` on them.
+   */
+  readonly parameters: readonly (NativeType | { readonly object: TypeName })[];
+  readonly result: NativeType;
+  /** Native code may call it from other threads. */
+  readonly threadSafe?: boolean;
+}
+
+/** A callback parameter: the JS function passed becomes a native function pointer. */
+export interface CallbackParameter<TypeName extends string = string> {
+  readonly callback: CallbackDeclaration<TypeName>;
+  /**
+   * The index of the object argument the callback belongs to: closed when that object dies,
+   * and replaced when the function is called again for the same object. Without it the
+   * callback stays open until `closeCallback()`.
+   */
+  readonly boundTo?: number;
+}
+
 /** An object result, with who owns it. */
 export interface ObjectResult<TypeName extends string = string> {
   readonly object: TypeName;
@@ -80,7 +103,7 @@ export interface ObjectResult<TypeName extends string = string> {
 export interface FunctionDeclaration<TypeName extends string = string> {
   /** The C symbol, when the JS name differs. */
   readonly symbol?: string;
-  readonly parameters: readonly (NativeType | ObjectParameter<TypeName>)[];
+  readonly parameters: readonly (NativeType | ObjectParameter<TypeName> | CallbackParameter<TypeName>)[];
   readonly result: NativeType | ObjectResult<TypeName>;
   /**
    * Whether the call succeeded, for `steal: "onSuccess"`. Default: a non-negative number,

@@ -73,6 +73,13 @@ interface Internals {
   parent?: registry.Handle;
   /** Objects this one keeps alive, by slot. Strong references: the patients outlive no nurse. */
   keepAlives?: Map<string, NativeObject[]>;
+  /** What ends with this object (callbacks bound to it), by slot. */
+  attachments?: Map<string, Attachment>;
+}
+
+/** Something that must end when the object it is attached to becomes invalid. */
+export interface Attachment {
+  close(): void;
 }
 
 const identity = new Map<number, WeakRef<NativeObject>>();
@@ -81,7 +88,7 @@ const finalizers = new FinalizationRegistry<Internals>((internals) => {
   identity.delete(internals.handle.slot);
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
-    dropKeepAlives(internals);
+    release(internals);
     if (catchUp(internals) || internals.record.state === "invalid") return;
     transition(internals, "collect", { event: "collect", by: "garbage collector" });
   } catch {
@@ -165,7 +172,7 @@ function catchUp(internals: Internals): boolean {
   const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
   commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "its parent" : "native code" });
-  dropKeepAlives(internals);
+  release(internals);
   return true;
 }
 
@@ -238,7 +245,7 @@ function transition(internals: Internals, event: Event, cause: Cause, rule?: str
   commit(internals.record, event, allowed, cause, rule);
   if (allowed.to === "invalid") {
     identity.delete(internals.handle.slot);
-    dropKeepAlives(internals);
+    release(internals);
   } else if (registry.isLive(internals.handle)) {
     registry.setOwner(internals.handle, ownerCodes[allowed.to]);
   }
@@ -319,6 +326,32 @@ export function keepAlive(nurse: NativeObject, patient: NativeObject | null, slo
 /** What `nurse` keeps alive, by slot. */
 export function keptAlive(nurse: NativeObject): ReadonlyMap<string, readonly NativeObject[]> {
   return internalsOf(nurse).keepAlives ?? new Map();
+}
+
+/**
+ * Attaches `attachment` to `owner` in `slot`, closing whatever the slot held: it is closed
+ * when the owner becomes invalid.
+ *
+ * @throws {CustodyError} `INVALID_OBJECT` when the owner is invalid (the attachment is closed at once).
+ */
+export function attach(owner: NativeObject, slot: string, attachment: Attachment): void {
+  try {
+    use(owner);
+  } catch (error) {
+    attachment.close();
+    throw error;
+  }
+  const attachments = internalsOf(owner).attachments ??= new Map<string, Attachment>();
+  attachments.get(slot)?.close();
+  attachments.set(slot, attachment);
+}
+
+/** Ends what an object holds once it is invalid: its keep-alives and its attachments. */
+function release(internals: Internals): void {
+  dropKeepAlives(internals);
+  const attachments = internals.attachments;
+  internals.attachments = undefined;
+  for (const attachment of attachments?.values() ?? []) attachment.close();
 }
 
 function dropKeepAlives(internals: Internals): void {

@@ -462,6 +462,32 @@ export fn wg_event_target(pointer: ?*Event) ?*Widget {
     return event.target;
 }
 
+pub const ChildCallback = *const fn (widget: *Widget, context: ?*anyopaque) callconv(.c) i32;
+
+/// Calls `callback` with each child (newest first, at most 64), outside the library lock so
+/// it may call back in; stops at the first non-zero result and returns it.
+export fn wg_window_for_each_child(pointer: ?*Window, callback: ?ChildCallback, context: ?*anyopaque) i32 {
+    var children: [64]*Widget = undefined;
+    var count: usize = 0;
+    {
+        guard.lock();
+        defer guard.unlock();
+        const window = alive(Window, pointer) catch |err| return status(err);
+        var child = window.first_child;
+        while (child) |c| : (child = c.next_sibling) {
+            if (count == children.len) break;
+            children[count] = c;
+            count += 1;
+        }
+    }
+    const call = callback orelse return invalid_argument;
+    for (children[0..count]) |c| {
+        const result = call(c, context);
+        if (result != 0) return result;
+    }
+    return ok;
+}
+
 // ---- renderers ----
 
 /// A renderer of `source`, which it does not own: keep the source alive while it renders.
