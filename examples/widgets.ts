@@ -36,6 +36,7 @@ export const widgetsDeclaration = {
     wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
     wg_window_child_at: { parameters: [{ object: "Window" }, "u32"], result: { object: "Widget", ownership: "child", of: 0 } },
     wg_window_close_hidden: { parameters: [{ object: "Window" }], result: "i64" },
+    wg_window_layout: { parameters: [{ object: "Window" }], result: "i64", nonblocking: true },
     wg_renderer_new: {
       parameters: [{ object: "Widget", keepAlive: { by: "result", slot: "source", mode: "set" } }],
       result: { object: "Renderer", ownership: "own" },

@@ -173,6 +173,18 @@ describe("declarative bindings", () => {
     assert.equal(stats().capsulesLive, before, "every registry entry is gone");
   });
 
+  it("a nonblocking call keeps its arguments alive until it settles (edge case 49)", async () => {
+    const live = w.wg_live_objects();
+    const win = window();
+    w.wg_window_add_child(win, button());
+    const layout = w.wg_window_layout(win);
+    assert.ok(layout instanceof Promise);
+    win.release();
+    assert.equal(win.isValid, false, "invalid to JS at once");
+    assert.equal(await layout, 1, "the native call ran on a live window");
+    assert.equal(w.wg_live_objects(), live, "its destructor ran once the call settled");
+  });
+
   it("refuses declarations it could not enforce, at bind time", () => {
     const bad = (functions: object, types: object = { Widget: {} }) => () => bind(widgetsPath, { types, functions } as never);
     throwsCode(bad({ wg_live_objects: { parameters: [{ object: "Nope" }], result: "i64" } }), "INVALID_ARGUMENT", /Nope is not a declared type/);
@@ -181,5 +193,6 @@ describe("declarative bindings", () => {
     throwsCode(bad({ wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Widget", ownership: "child" } } }), "INVALID_ARGUMENT", /needs `of`/);
     throwsCode(bad({ wg_live_objects: { parameters: [], result: "i64" } }, { Widget: { destructor: "no_such_function" } }), "NOT_FOUND");
     throwsCode(bad({}), "INVALID_ARGUMENT", /has no functions/);
+    throwsCode(bad({ wg_window_layout: { parameters: [{ object: "Widget", invalidates: true }], result: "i64", nonblocking: true } }), "INVALID_ARGUMENT", /may only borrow/);
   });
 });

@@ -56,7 +56,9 @@ type ResultValue<R> = R extends NativeType ? JsValueOf<R> : R extends ObjectResu
 type ParameterValues<P extends readonly unknown[]> = { -readonly [K in keyof P]: ParameterValue<P[K]> };
 
 /** The JS function a declared native function becomes. */
-export type BoundFunction<F extends FunctionDeclaration> = (...args: ParameterValues<F["parameters"]>) => ResultValue<F["result"]>;
+export type BoundFunction<F extends FunctionDeclaration> = (
+  ...args: ParameterValues<F["parameters"]>
+) => F extends { readonly nonblocking: true } ? Promise<ResultValue<F["result"]>> : ResultValue<F["result"]>;
 
 /** A bound library. */
 export interface Binding<D extends Declaration> {
@@ -123,6 +125,14 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
       }
     }
   });
+  if (fn.nonblocking && fn.parameters.some((p) => isCallbackParameter(p) && !p.callback.threadSafe)) {
+    refuse(`${where}: a nonblocking function runs on another thread, so its callbacks must be threadSafe`);
+  }
+  // A pinned argument released during the call has its destructor deferred to the end of the
+  // call: right for a borrow, a double free for an argument the call takes.
+  if (fn.nonblocking && fn.parameters.some((p) => isObjectParameter(p) && eventOf(p).event !== "use")) {
+    refuse(`${where}: a nonblocking function may only borrow its object arguments`);
+  }
   if (typeof fn.result === "object") {
     known(fn.result.object);
     if (fn.result.ownership === "child") {
@@ -163,6 +173,7 @@ export function bind<const D extends Declaration>(path: string, declaration: D):
     specs[fn.symbol ?? name] = {
       parameters: fn.parameters.map((p) => isCallbackParameter(p) ? "function" : isObjectParameter(p) ? "pointer" : p),
       result: typeof fn.result === "object" ? "pointer" : fn.result,
+      nonblocking: fn.nonblocking ?? false,
     };
   }
   if (Object.keys(specs).length === 0) refuse(`Cannot bind ${path}: the declaration has no functions`);
@@ -219,11 +230,30 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       native[index] = managed.pointer;
       return [managed, p, index];
     });
-    // 2. The native call.
-    const returned = nativeCall(() => call(...native));
     for (const [managed, p, index] of made) {
       if (p.boundTo !== undefined) attach(args[p.boundTo] as NativeObject, `${name}:${index}`, managed);
     }
+    // 2. The native call.
+    if (fn.nonblocking) {
+      const pinned = objectParameters.flatMap(({ index }) => args[index] instanceof NativeObjectClass ? [handleOf(args[index] as NativeObject)] : []);
+      for (const handle of pinned) registry.keepAlive(handle);
+      const unpin = () => pinned.forEach((handle) => registry.dropKeepAlive(handle));
+      return (call(...native) as Promise<unknown>).then(
+        (returned) => {
+          unpin();
+          return settle(args, returned);
+        },
+        (error) => {
+          unpin();
+          throw error;
+        },
+      );
+    }
+    return settle(args, nativeCall(() => call(...native)));
+  };
+
+  /** Steps 3 and 4, once the native call returned. */
+  function settle(args: unknown[], returned: unknown) {
     // 3. What the call did to its arguments.
     const ok = succeeded(returned as number | boolean);
     for (const { index, p, event, rule, always } of objectParameters) {
@@ -245,7 +275,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
     const thrown = takeCallbackError();
     if (thrown !== undefined) throw thrown.error;
     return wrapped;
-  };
+  }
 }
 
 function wrapResult(name: string, result: ObjectResult, address: number, args: unknown[], type: ObjectType): NativeObject | null {

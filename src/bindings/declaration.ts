@@ -106,6 +106,12 @@ export interface FunctionDeclaration<TypeName extends string = string> {
   readonly parameters: readonly (NativeType | ObjectParameter<TypeName> | CallbackParameter<TypeName>)[];
   readonly result: NativeType | ObjectResult<TypeName>;
   /**
+   * Run on a worker thread (Deno) and return a promise; Bun runs it synchronously behind the
+   * same promise. Object arguments stay pinned until the promise settles: released meanwhile,
+   * they are invalid to JS at once, but their native destructors wait for the call to end.
+   */
+  readonly nonblocking?: boolean;
+  /**
    * Whether the call succeeded, for `steal: "onSuccess"`. Default: a non-negative number,
    * a true boolean, or a non-null object.
    */
