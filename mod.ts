@@ -1,11 +1,14 @@
 /**
  * custody: ownership discipline for native code used from Deno and Bun.
  *
+ * - {@linkcode bind}: a native library as typed functions, from a declaration that says
+ *   what every call does to ownership; wrappers ({@linkcode NativeObject}) that throw on any
+ *   invalid use before native code runs.
  * - {@linkcode allocator}: the tracked allocator. Double frees, invalid frees, overruns,
  *   underruns and writes after free are reported as events; the process keeps running.
  * - {@linkcode registry}: the capsule registry of native objects, with generational
  *   handles, parent/child trees, keep-alives and destructors that run exactly once.
- * - {@linkcode stats}: every counter, read from mapped memory without a call.
+ * - {@linkcode stats}, {@linkcode leaks}, {@linkcode dump}: what custody knows, for debugging.
  *
  * @example A double free is reported, not fatal
  * ```ts
@@ -18,6 +21,25 @@
  *
  * @module
  */
+export { bind } from "./src/bindings/bind.ts";
+export type { Binding, BoundFunction, CallbackFunction, Wrapper } from "./src/bindings/bind.ts";
+export type {
+  CallbackDeclaration,
+  CallbackParameter,
+  Declaration,
+  FunctionDeclaration,
+  ObjectParameter,
+  ObjectResult,
+  TypeDeclaration,
+} from "./src/bindings/declaration.ts";
+export { closeCallback, openCallbacks, retain } from "./src/bindings/callbacks.ts";
+export { isValid, keptAlive, NativeObject } from "./src/ownership/wrapper.ts";
+export { dump } from "./src/ownership/dump.ts";
+export type { Dump } from "./src/ownership/dump.ts";
+export { events, states, transitions } from "./src/ownership/transitions.ts";
+export type { Effect, Event, Outcome, State } from "./src/ownership/transitions.ts";
+export { formatLeaks, hasLeaks, leaks, reportLeaksAtExit } from "./src/leaks.ts";
+export type { LeakReport } from "./src/leaks.ts";
 export * as allocator from "./src/allocator.ts";
 export * as registry from "./src/registry.ts";
 export { stats, violationCount } from "./src/stats.ts";

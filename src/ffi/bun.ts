@@ -136,4 +136,12 @@ export const bunRuntime: Runtime = {
   pathOf(url: URL): string {
     return bun.fileURLToPath(url);
   },
+
+  onExit(fn: () => void): void {
+    process.on("exit", fn);
+  },
+
+  setExitCode(code: number): void {
+    process.exitCode = code;
+  },
 };

@@ -149,6 +149,14 @@ export const denoRuntime: Runtime = {
   pathOf(url: URL): string {
     return decodeURIComponent(Deno.build.os === "windows" ? url.pathname.slice(1) : url.pathname);
   },
+
+  onExit(fn: () => void): void {
+    globalThis.addEventListener("unload", fn);
+  },
+
+  setExitCode(code: number): void {
+    Deno.exitCode = code;
+  },
 };
 
 function libraryName(os: string, name: string): string {

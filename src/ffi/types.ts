@@ -103,4 +103,8 @@ export interface Runtime {
   sharedLibraryName(name: string): string;
   /** Turns a `file:` URL into a path of this system. */
   pathOf(url: URL): string;
+  /** Runs `fn` when the process exits normally (not on a crash or a kill). */
+  onExit(fn: () => void): void;
+  /** Sets the exit code the process will end with. */
+  setExitCode(code: number): void;
 }

@@ -193,6 +193,19 @@ export function use(object: NativeObject): number {
   return internals.address;
 }
 
+/**
+ * Whether `value` is a custody wrapper that may be used now. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { isValid } from "./wrapper.ts";
+ * console.log(isValid(42)); // false
+ * ```
+ */
+export function isValid(value: unknown): boolean {
+  return value instanceof NativeObject && value.isValid;
+}
+
 /** The native address of `object` whatever its state, for diagnostics; calls use {@linkcode use}. */
 export function addressOf(object: NativeObject): number {
   return internalsOf(object).address;
