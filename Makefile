@@ -46,11 +46,17 @@ test: build
 	scripts/test.sh "$(ZIG)" "$(DENO)" "$(BUN)" "$(TSC)"
 
 demo: build
-	@echo "== Deno"
+	@echo "== Deno: the tracked allocator and the registry"
 	$(DENO_RUN) examples/demo.ts
 	@echo
-	@echo "== Bun"
+	@echo "== Deno: ownership through declarative bindings"
+	$(DENO_RUN) examples/ownership_demo.ts
+	@echo
+	@echo "== Bun: the tracked allocator and the registry"
 	$(BUN) run examples/demo.ts
+	@echo
+	@echo "== Bun: ownership through declarative bindings"
+	$(BUN) run examples/ownership_demo.ts
 
 bench: build
 	scripts/bench.sh "$(DENO)" "$(BUN)"

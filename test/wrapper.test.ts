@@ -185,7 +185,7 @@ describe("native object wrappers", () => {
     window.release();
     const gone = dump(button);
     assert.equal(gone.state, "invalid");
-    assert.deepEqual(gone.invalidatedBy, { event: "parentDestroyed", by: "its parent" });
+    assert.deepEqual(gone.invalidatedBy, { event: "parentDestroyed", by: "cascade" });
     assert.equal(gone.generation % 2, 0);
     assert.equal(gone.parent, null);
     assert.equal(gone.type, "Button");

@@ -173,7 +173,7 @@ export function makeCallback(
       try {
         for (const object of borrowed) {
           if (retained.has(object) || recordOf(object).state !== "borrowed") continue;
-          apply(object, "callbackReturned", { event: "callbackReturned", by: "the callback" }, { rule: "invalidate-after-use" });
+          apply(object, "callbackReturned", { event: "callbackReturned", by: "invalidate-after-use" }, { rule: "invalidate-after-use" });
         }
       } catch (error) {
         pendingError ??= { error };

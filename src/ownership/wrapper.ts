@@ -171,7 +171,7 @@ function catchUp(internals: Internals): boolean {
   if (record.state === "invalid" || registry.isLive(handle)) return false;
   const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
-  commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "its parent" : "native code" });
+  commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "cascade" : "native notification" });
   release(internals);
   return true;
 }
