@@ -18,8 +18,8 @@ const native: Numbers = {
   ...processes[Math.floor(processes.length / 2)],
   process_ratios: processes.map((p) => p.tracked_pair_vs_glibc).join(", "),
 };
-const deno = read("deno");
-const bun = read("bun");
+const deno = { ...read("deno"), ...read("deno-ownership") };
+const bun = { ...read("bun"), ...read("bun-ownership") };
 
 const results = {
   generated_at: new Date().toISOString(),
@@ -47,6 +47,18 @@ const rows = [
   ],
 ];
 for (const r of [deno, bun]) {
+  rows.push([
+    `\`${r.runtime}.checked_call_vs_raw\`: a bound call on a borrowed object`,
+    `**${fmt(r.checked_call_vs_raw, 3)}** (${fmt(r.checked_call_ns)} ns vs ${fmt(r.raw_call_ns)} ns)`,
+    `custody ${fmt(r.checked_call_ns_p25)} to ${fmt(r.checked_call_ns_p75)}; raw ${fmt(r.raw_call_ns_p25)} to ${fmt(r.raw_call_ns_p75)} (p25 to p75)`,
+    `<= 1.25 (${verdict(r.checked_call_vs_raw, 1.25)})`,
+  ]);
+  rows.push([
+    `\`${r.runtime}.owned_lifecycle_vs_raw\`: owned create + release`,
+    `**${fmt(r.owned_lifecycle_vs_raw, 3)}** (${fmt(r.owned_lifecycle_ns)} ns vs ${fmt(r.raw_lifecycle_ns)} ns)`,
+    `custody ${fmt(r.owned_lifecycle_ns_p25)} to ${fmt(r.owned_lifecycle_ns_p75)}; raw ${fmt(r.raw_lifecycle_ns_p25)} to ${fmt(r.raw_lifecycle_ns_p75)} (p25 to p75)`,
+    `<= 3 (${verdict(r.owned_lifecycle_vs_raw, 3)})`,
+  ]);
   rows.push([
     `generation check, ${r.runtime} (ns per check)`,
     `**${fmt(r.generation_check_ns)}** (${fmt(r.checked_loop_per_handle_ns)} ns with, ${fmt(r.baseline_loop_per_handle_ns)} ns without)`,
@@ -81,6 +93,9 @@ ${table}
   handle over 1024 live handles, minus the same loop without the check; medians of mitata's samples, with their p25 to p75.
 - **Natively validated lookup**: one FFI call that takes the registry lock and validates the handle; what a check costs
   when it is not done in JS.
+- **Ownership checks** (\`bench/ownership.ts\`, mitata): \`wg_window_child_count\` of the example library through custody's
+  bindings on a borrowed window, against the same symbol through the runtime's own FFI; and \`wg_window_new\` plus
+  \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`.
 `,
 );
 console.log(`wrote ${resultsPath} and ${readmePath}`);

@@ -14,4 +14,8 @@ echo "== deno: generation check"
 "$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/generation_check.ts "$out/deno.json"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
+echo "== deno: ownership checks against raw FFI"
+"$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/ownership.ts "$out/deno-ownership.json"
+echo "== bun: ownership checks against raw FFI"
+"$bun" run bench/ownership.ts "$out/bun-ownership.json"
 "$deno" run --allow-read --allow-write bench/report.ts "$out" bench/results.json bench/README.md

@@ -142,6 +142,31 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
   }
 }
 
+/**
+ * Calls `fn` with the arguments in `a` at a fixed arity: both runtimes' fast FFI paths need
+ * a call site of known arity, and a spread call (`fn(...a)`) measured several times slower.
+ */
+function invoke(fn: (...args: unknown[]) => unknown, a: unknown[]): unknown {
+  switch (a.length) {
+    case 0:
+      return fn();
+    case 1:
+      return fn(a[0]);
+    case 2:
+      return fn(a[0], a[1]);
+    case 3:
+      return fn(a[0], a[1], a[2]);
+    case 4:
+      return fn(a[0], a[1], a[2], a[3]);
+    case 5:
+      return fn(a[0], a[1], a[2], a[3], a[4]);
+    case 6:
+      return fn(a[0], a[1], a[2], a[3], a[4], a[5]);
+    default:
+      return fn(...a);
+  }
+}
+
 function defaultSucceeded(result: unknown): boolean {
   return typeof result === "boolean" ? result : typeof result !== "number" || result >= 0;
 }
@@ -238,7 +263,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       const pinned = objectParameters.flatMap(({ index }) => args[index] instanceof NativeObjectClass ? [handleOf(args[index] as NativeObject)] : []);
       for (const handle of pinned) registry.keepAlive(handle);
       const unpin = () => pinned.forEach((handle) => registry.dropKeepAlive(handle));
-      return (call(...native) as Promise<unknown>).then(
+      return (invoke(call, native) as Promise<unknown>).then(
         (returned) => {
           unpin();
           return settle(args, returned);
@@ -249,7 +274,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         },
       );
     }
-    return settle(args, nativeCall(() => call(...native)));
+    return settle(args, nativeCall(() => invoke(call, native)));
   };
 
   /** Steps 3 and 4, once the native call returned. */

@@ -69,6 +69,14 @@ function numeric(fn: Raw, spec: SymbolSpec): Raw {
       return (a, b, d) => out(fn(c[0](a), c[1](b), c[2](d)));
     case 4:
       return (a, b, d, e) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e)));
+    case 5:
+      return (a, b, d, e, f) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f)));
+    case 6:
+      return (a, b, d, e, f, g) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g)));
+    case 7:
+      return (a, b, d, e, f, g, h) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g), c[6](h)));
+    case 8:
+      return (a, b, d, e, f, g, h, i) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g), c[6](h), c[7](i)));
     default:
       return (...args) => out(fn(...args.map((a, i) => c[i](a))));
   }
