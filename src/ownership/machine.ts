@@ -17,9 +17,9 @@ export interface Cause {
 /** One wrapper's ownership: its state and, once invalid, what invalidated it. */
 export interface OwnershipRecord {
   state: State;
-  cause?: Cause;
+  cause?: Cause | undefined;
   /** The rule that decided the latest transition, for `dump()`. */
-  rule?: string;
+  rule?: string | undefined;
 }
 
 /** Names the object in error messages. */
