@@ -22,6 +22,7 @@
  * @module
  */
 export { bind } from "./src/bindings/bind.ts";
+export type { BindOptions, BulkRule, Heuristics } from "./src/bindings/rules.ts";
 export type { Binding, BoundFunction, CallbackFunction, Wrapper } from "./src/bindings/bind.ts";
 export type {
   CallbackDeclaration,

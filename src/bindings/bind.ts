@@ -34,6 +34,7 @@ import {
 import * as registry from "../registry.ts";
 import { type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
+import { applyRules, type BindOptions } from "./rules.ts";
 
 /** A wrapper of the native type named `Name`. */
 export type Wrapper<Name extends string> = NativeObject & { readonly typeName: Name };
@@ -84,11 +85,12 @@ function isCallbackParameter(p: Parameter): p is CallbackParameter {
 
 /** The event a call applies to an object argument, and the rule that says so (for `dump()`). */
 function eventOf(p: ObjectParameter): { event: Event; rule: string; always: boolean } {
-  if (p.steal === "safe") return { event: "stealSafe", rule: "steal: safe", always: false };
-  if (p.steal !== undefined) return { event: "steal", rule: `steal: ${p.steal}`, always: p.steal === "always" };
-  if (p.stealInto !== undefined) return { event: "stealIntoParent", rule: "stealInto", always: false };
-  if (p.invalidates) return { event: "invalidate", rule: "invalidates", always: false };
-  if (p.parent === "remove") return { event: "orphan", rule: "parent: remove", always: false };
+  const named = (rule: string) => p.rule ?? rule;
+  if (p.steal === "safe") return { event: "stealSafe", rule: named("steal: safe"), always: false };
+  if (p.steal !== undefined) return { event: "steal", rule: named(`steal: ${p.steal}`), always: p.steal === "always" };
+  if (p.stealInto !== undefined) return { event: "stealIntoParent", rule: named("stealInto"), always: false };
+  if (p.invalidates) return { event: "invalidate", rule: named("invalidates"), always: false };
+  if (p.parent === "remove") return { event: "orphan", rule: named("parent: remove"), always: false };
   return { event: "use", rule: "borrow", always: false };
 }
 
@@ -191,7 +193,8 @@ function defaultSucceeded(result: unknown): boolean {
  * console.log(widgets.functions.wg_window_child_count(window)); // 0
  * ```
  */
-export function bind<const D extends Declaration>(path: string, declaration: D): Binding<D> {
+export function bind<const D extends Declaration>(path: string, declared: D, options: BindOptions = {}): Binding<D> {
+  const declaration = applyRules(declared, options);
   const specs: Record<string, SymbolSpec> = {};
   for (const [name, fn] of Object.entries(declaration.functions) as [string, FunctionDeclaration][]) {
     validate(name, fn, declaration.types);
@@ -314,7 +317,7 @@ function wrapResult(name: string, result: ObjectResult, address: number, args: u
       const object = borrow(type, address);
       const owner = args[result.of!] as NativeObject;
       if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
-        apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: "return-value child", parent: owner });
+        apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: result.rule ?? "child result", parent: owner });
       }
       return object;
     }

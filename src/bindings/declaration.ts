@@ -39,6 +39,10 @@ export interface TypeDeclaration {
 /** An object parameter, with what the call does to its ownership. Default: borrowed for the call. */
 export interface ObjectParameter<TypeName extends string = string> {
   readonly object: TypeName;
+  /** The parameter's name in the C prototype; the parent-constructor heuristic looks for `parent`. */
+  readonly name?: string;
+  /** The bulk rule that set this parameter's hint, shown by `dump()`; set by `bind()`. */
+  readonly rule?: string;
   /**
    * The function takes ownership: `"always"`, `"onSuccess"` (only when the call succeeds,
    * see {@linkcode FunctionDeclaration.succeeded}), or `"safe"` for types that notify their
@@ -97,6 +101,8 @@ export interface ObjectResult<TypeName extends string = string> {
   readonly ownership: "own" | "borrow" | "child" | "known";
   /** For `"child"`: the index of the argument that owns the result. */
   readonly of?: number;
+  /** The heuristic that decided this ownership, shown by `dump()`; set by `bind()`. */
+  readonly rule?: string;
 }
 
 /** One native function. */

@@ -201,6 +201,16 @@ export fn wg_label_new(text: ?[*]const u8, len: usize) ?*Widget {
     return widget;
 }
 
+/// A new button already in `parent` (a constructor with a parent, as in Qt): the window owns it.
+export fn wg_button_new_in(parent: ?*Window, text: ?[*]const u8, len: usize) ?*Widget {
+    guard.lock();
+    defer guard.unlock();
+    const window = alive(Window, parent) catch return null;
+    const widget = wg_button_new(text, len) orelse return null;
+    linkChild(window, widget);
+    return widget;
+}
+
 /// A new, unparented copy; the caller owns it.
 export fn wg_widget_clone(pointer: ?*Widget) ?*Widget {
     guard.lock();
