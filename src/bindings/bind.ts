@@ -18,6 +18,7 @@ import { symbolAddress } from "../native/symbol_address.ts";
 import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
 import {
+  addressFor,
   apply,
   attach,
   borrow,
@@ -32,7 +33,7 @@ import {
   use,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
-import { type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
+import { enterNative, leaveNative, type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 import { applyRules, type BindOptions } from "./rules.ts";
 
@@ -223,9 +224,96 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
   return { functions, types, close: () => library.close() } as unknown as Binding<D>;
 }
 
+/**
+ * The call path for the commonest shape, chosen at bind time: object arguments only
+ * borrowed, no callbacks, a primitive result, a blocking call. Fixed arity, nothing
+ * allocated per call, one check per object argument; the same guarantees as the general path.
+ */
+function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
+  const arity = fn.parameters.length;
+  const argument = fn.parameters.map((p, index): (value: unknown) => unknown => {
+    if (!isObjectParameter(p)) return (value) => value;
+    const type = types[p.object];
+    return (value) => {
+      const address = addressFor(value, type);
+      if (address < 0) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
+      return address;
+    };
+  });
+  const finish = (returned: unknown) => {
+    const thrown = takeCallbackError();
+    if (thrown !== undefined) throw thrown.error;
+    return returned;
+  };
+  const arityError = (count: number) => refuse(`Cannot call ${name}: it takes ${arity} arguments, got ${count}`);
+  const [c0, c1, c2, c3] = argument;
+  switch (arity) {
+    case 0:
+      return (...rest: unknown[]) => {
+        if (rest.length !== 0) arityError(rest.length);
+        enterNative();
+        try {
+          return finish(call());
+        } finally {
+          leaveNative();
+        }
+      };
+    case 1:
+      return function (this: unknown, a: unknown) {
+        if (arguments.length !== 1) arityError(arguments.length);
+        const x = c0(a);
+        enterNative();
+        try {
+          return finish(call(x));
+        } finally {
+          leaveNative();
+        }
+      };
+    case 2:
+      return function (this: unknown, a: unknown, b: unknown) {
+        if (arguments.length !== 2) arityError(arguments.length);
+        const x = c0(a), y = c1(b);
+        enterNative();
+        try {
+          return finish(call(x, y));
+        } finally {
+          leaveNative();
+        }
+      };
+    case 3:
+      return function (this: unknown, a: unknown, b: unknown, d: unknown) {
+        if (arguments.length !== 3) arityError(arguments.length);
+        const x = c0(a), y = c1(b), z = c2(d);
+        enterNative();
+        try {
+          return finish(call(x, y, z));
+        } finally {
+          leaveNative();
+        }
+      };
+    case 4:
+      return function (this: unknown, a: unknown, b: unknown, d: unknown, e: unknown) {
+        if (arguments.length !== 4) arityError(arguments.length);
+        const x = c0(a), y = c1(b), z = c2(d), v = c3(e);
+        enterNative();
+        try {
+          return finish(call(x, y, z, v));
+        } finally {
+          leaveNative();
+        }
+      };
+    default:
+      return undefined;
+  }
+}
+
 function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
   const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
+  const plain = callbackParameters.length === 0 && !fn.nonblocking && typeof fn.result !== "object" &&
+    objectParameters.every(({ p, event }) => event === "use" && !p.nullable && p.keepAlive === undefined);
+  const fast = plain ? fastBoundFunction(name, fn, call, types) : undefined;
+  if (fast !== undefined) return fast;
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
 

@@ -91,13 +91,23 @@ function flushCloses(): void {
  * native call has returned.
  */
 export function nativeCall<T>(call: () => T): T {
-  nativeDepth++;
+  enterNative();
   try {
     return call();
   } finally {
-    nativeDepth--;
-    if (nativeDepth === 0 && pendingCloses.size > 0) flushCloses();
+    leaveNative();
   }
+}
+
+/** Marks the start of a native call (see {@linkcode nativeCall}); pair with {@linkcode leaveNative}. */
+export function enterNative(): void {
+  nativeDepth++;
+}
+
+/** Marks the end of a native call; frees the callbacks whose close waited for it. */
+export function leaveNative(): void {
+  nativeDepth--;
+  if (nativeDepth === 0 && pendingCloses.size > 0) flushCloses();
 }
 
 const open = new Set<ManagedCallback>();

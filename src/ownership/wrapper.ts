@@ -211,6 +211,23 @@ export function addressOf(object: NativeObject): number {
   return internalsOf(object).address;
 }
 
+/**
+ * The address of `value` for a native call if it is a usable wrapper of `type`; -1 if it is
+ * not a wrapper of that type. The call path's check: one brand check, one field compare,
+ * one read of the mapped generation table.
+ *
+ * @throws {CustodyError} `INVALID_OBJECT` when it is a wrapper of that type but invalid.
+ */
+export function addressFor(value: unknown, type: ObjectType): number {
+  if (!(value instanceof NativeObject)) return -1;
+  const internals = internalsOf(value);
+  if (internals.type !== type) return -1;
+  if (usableState[internals.record.state] && registry.isLive(internals.handle)) return internals.address;
+  return use(value);
+}
+
+const usableState: Readonly<Record<State, boolean>> = Object.fromEntries(states.map((s) => [s, usable.has(s)])) as Record<State, boolean>;
+
 /** The registry handle of `object`. */
 export function handleOf(object: NativeObject): registry.Handle {
   return internalsOf(object).handle;
