@@ -199,6 +199,8 @@ describe("declarative bindings", () => {
     throwsCode(bad({ wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Widget", ownership: "child" } } }), "INVALID_ARGUMENT", /needs `of`/);
     throwsCode(bad({ wg_live_objects: { parameters: [], result: "i64" } }, { Widget: { destructor: "no_such_function" } }), "NOT_FOUND");
     throwsCode(bad({}), "INVALID_ARGUMENT", /has no functions/);
+    throwsCode(bad({ wg_button_new: { parameters: ["pointer", "usize"], result: { object: "Widget", ownership: "own" } } }), "INVALID_ARGUMENT", /declares no destructor/);
+    throwsCode(bad({ wg_window_detach: { parameters: ["pointer", { object: "Widget", parent: "remove" }], result: "i32" } }), "INVALID_ARGUMENT", /declares no destructor/);
     throwsCode(bad({ wg_window_layout: { parameters: [{ object: "Widget", invalidates: true }], result: "i64", nonblocking: true } }), "INVALID_ARGUMENT", /may only borrow/);
   });
 });

@@ -111,6 +111,9 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
     known(p.object);
     const hints = [p.steal !== undefined, p.stealInto !== undefined, p.invalidates === true, p.parent !== undefined].filter(Boolean);
     if (hints.length > 1) refuse(`${where}: parameter ${i} has more than one ownership hint`);
+    if (p.parent === "remove" && types[p.object].destructor === undefined) {
+      refuse(`${where}: parameter ${i} gives ${p.object} back to JS, but ${p.object} declares no destructor to release it with`);
+    }
     if (p.steal === "safe" && !types[p.object].notifiesDestruction) {
       refuse(`${where}: parameter ${i} is stolen "safe", but ${p.object} does not notify its destruction`);
     }
@@ -138,6 +141,9 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
   }
   if (typeof fn.result === "object") {
     known(fn.result.object);
+    if (fn.result.ownership === "own" && types[fn.result.object].destructor === undefined) {
+      refuse(`${where}: it returns an owned ${fn.result.object}, but ${fn.result.object} declares no destructor to release it with`);
+    }
     if (fn.result.ownership === "child") {
       const owner = fn.result.of === undefined ? undefined : fn.parameters[fn.result.of];
       if (owner === undefined || !isObjectParameter(owner)) refuse(`${where}: a child result needs \`of\`, the index of an object parameter`);
