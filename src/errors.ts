@@ -19,6 +19,7 @@ export type ErrorCode =
   | "INVALID_ARGUMENT"
   | "ALREADY_INITIALIZED"
   | "NAME_TOO_LONG"
+  | "ALREADY_REGISTERED"
   // The ownership state machine (`src/ownership/transitions.ts`).
   | "INVALID_OBJECT"
   | "NOT_OWNER"
@@ -38,6 +39,7 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "an argument is out of range",
   ALREADY_INITIALIZED: "the registry is already in use with another capacity",
   NAME_TOO_LONG: "the name is longer than 4096 bytes",
+  ALREADY_REGISTERED: "a live entry already exists for that address and type",
   INVALID_OBJECT: "the object is no longer valid",
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",

@@ -193,6 +193,39 @@ export function create(pointer: number, options: CreateOptions = {}): Handle {
 }
 
 /**
+ * Registers a root entry with its owner code in one call, unless a live entry for `pointer`
+ * and the type name exists: then returns that one, with `existing` true.
+ *
+ * @throws {CustodyError} `NULL_POINTER` for address 0, `TABLE_FULL`.
+ *
+ * @example
+ * ```ts
+ * import { destroy, register, typeName } from "./registry.ts";
+ * const first = register(0x9000, { typeName: typeName("Icon"), owner: 1 });
+ * const again = register(0x9000, { typeName: typeName("Icon"), owner: 1 });
+ * console.log(first.existing, again.existing, again.handle.slot === first.handle.slot); // false true true
+ * destroy(first.handle);
+ * ```
+ */
+export function register(
+  pointer: number,
+  options: { readonly typeName?: number; readonly destructor?: number; readonly context?: number; readonly owner?: number } = {},
+): { readonly handle: Handle; readonly existing: boolean } {
+  const action = "Cannot register the object";
+  const status = native.custody_capsule_register(
+    checkAddress(pointer, action),
+    checkU32(options.typeName ?? 0, action),
+    checkAddress(options.destructor ?? 0, action),
+    checkAddress(options.context ?? 0, action),
+    checkU32(options.owner ?? 0, action),
+    outParameters.address,
+  );
+  const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
+  if (!existing) check(status, `${action} at 0x${pointer.toString(16)}`);
+  return { handle: readHandle(outParameters.view, 0)!, existing };
+}
+
+/**
  * The entry's pointer, if `typeName` (an id from {@linkcode typeName}) is exactly its name.
  *
  * @throws {CustodyError} `NAME_MISMATCH`, `STALE_HANDLE`, `FORGED_HANDLE`.

@@ -50,6 +50,7 @@ export const custodySymbols = {
   custody_registry_capacity: fn([], "u32"),
   custody_generations: fn([], "pointer"),
   custody_capsule_create: fn(["pointer", "u32", "function", "pointer", "u32", "u32", "pointer"], "i32"),
+  custody_capsule_register: fn(["pointer", "u32", "function", "pointer", "u32", "pointer"], "i32"),
   custody_capsule_pointer: fn(["u32", "u32", "u32", "pointer"], "i32"),
   custody_capsule_info: fn(["u32", "u32", "pointer"], "i32"),
   custody_capsule_children: fn(["u32", "u32", "pointer", "u32"], "i64"),

@@ -144,7 +144,8 @@ enum custody_status {
     CUSTODY_NOT_KEPT_ALIVE = -9,      /* drop_keep_alive without a matching keep_alive */
     CUSTODY_INVALID_ARGUMENT = -10,
     CUSTODY_ALREADY_INITIALIZED = -11, /* registry already exists with another capacity */
-    CUSTODY_NAME_TOO_LONG = -12       /* more than CUSTODY_MAX_NAME_LEN bytes */
+    CUSTODY_NAME_TOO_LONG = -12,      /* more than CUSTODY_MAX_NAME_LEN bytes */
+    CUSTODY_ALREADY_REGISTERED = -13  /* custody_capsule_register: a live entry exists (its handle is in *out) */
 };
 
 /* ---- allocator events ---- */
@@ -454,6 +455,12 @@ uint32_t *custody_generations(void);
 int32_t custody_capsule_create(size_t pointer, uint32_t type_name, custody_destructor destructor,
                                void *context, uint32_t parent_slot, uint32_t parent_generation,
                                custody_handle *out);
+
+/* custody_capsule_create for a root entry that also records `owner` (see
+ * custody_capsule_set_owner), unless a live entry for `pointer` with `type_name` exists:
+ * then returns CUSTODY_ALREADY_REGISTERED and writes that entry's handle to *out. */
+int32_t custody_capsule_register(size_t pointer, uint32_t type_name, custody_destructor destructor, void *context,
+                                 uint32_t owner, custody_handle *out);
 
 /* Writes the capsule's address to *out if `type_name` is exactly the one it was created
  * with. Returns 0, CUSTODY_NULL_POINTER (out NULL), a handle status, or

@@ -50,6 +50,7 @@ pub const Error = error{
     OutOfMemory,
     NotFound,
     NotKeptAlive,
+    AlreadyRegistered,
 };
 
 /// What `info` tells about a live entry. JS reads it by the offsets `layout.describe` gives.
@@ -163,6 +164,26 @@ pub const Registry = struct {
         s.capsules_live += 1;
         s.capsules_peak = @max(s.capsules_peak, s.capsules_live);
         return .{ .slot = slot, .generation = generation };
+    }
+
+    /// `create` for a root entry with its owner code, unless a live entry for `pointer` and
+    /// `type_name` exists: then `error.AlreadyRegistered`, and `existing` holds its handle.
+    /// One call where a binding would otherwise make three (find, create, set owner).
+    pub fn register(self: *Registry, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, owner: u32, existing: *Handle) Error!Handle {
+        {
+            self.guard.lock();
+            defer self.guard.unlock();
+            var slot = self.by_address.get(pointer) orelse 0;
+            while (slot != 0) : (slot = self.entries[slot].next_same_address) {
+                if (self.entries[slot].type_name == type_name) {
+                    existing.* = self.handleOf(slot);
+                    return error.AlreadyRegistered;
+                }
+            }
+        }
+        const handle = try self.create(pointer, type_name, destructor, context, .none);
+        self.setOwner(handle, owner) catch {};
+        return handle;
     }
 
     /// The entry's pointer, if `type_name` is exactly the name it was created with.
@@ -350,8 +371,10 @@ pub const Registry = struct {
     }
 
     fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool) Error!void {
-        var due: std.ArrayList(DueDestructor) = .empty;
-        defer due.deinit(self.gpa);
+        // Most destroys concern a handful of objects: no heap allocation for them.
+        var small: [16]DueDestructor = undefined;
+        var due: std.ArrayList(DueDestructor) = .initBuffer(&small);
+        defer if (due.items.ptr != &small) due.deinit(self.gpa);
         {
             self.guard.lock();
             defer self.guard.unlock();
@@ -359,7 +382,10 @@ pub const Registry = struct {
             self.walk.clearRetainingCapacity();
             try self.collectPostOrder(root);
             // Reserve everything before the first change, so running out of memory changes nothing.
-            try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
+            if (self.walk.items.len > small.len) {
+                due = .empty;
+                try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
+            }
             try self.free_slots.ensureUnusedCapacity(self.gpa, self.walk.items.len);
 
             self.unlink(root);
@@ -728,6 +754,36 @@ test "a destructor may call back into the registry" {
     try f.registry.destroy(first);
     try testing.expectEqual(@as(u64, 1), f.stats.capsules_live);
     try testing.expectEqual(@as(u32, 1), try f.registry.notifyDestroyedAddress(0x99));
+}
+
+test "register creates once per address and type, and says when it already exists" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var existing: Handle = .none;
+    const first = try f.registry.register(0x10, 1, null, null, 3, &existing);
+    try testing.expectEqual(@as(u32, 3), (try f.registry.info(first)).owner);
+    try testing.expectError(error.AlreadyRegistered, f.registry.register(0x10, 1, null, null, 3, &existing));
+    try testing.expectEqual(first, existing);
+    const other_type = try f.registry.register(0x10, 2, null, null, 1, &existing);
+    try testing.expect(other_type.slot != first.slot);
+    try f.registry.destroy(first);
+    const again = try f.registry.register(0x10, 1, null, null, 1, &existing);
+    try testing.expect(again.generation != first.generation or again.slot != first.slot);
+    try f.registry.destroy(again);
+    try f.registry.destroy(other_type);
+}
+
+test "destroying a tree larger than the stack buffer runs every destructor" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 64 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const root = try f.registry.create(1, 0, Recorder.destructor, &recorder, .none);
+    for (0..40) |i| _ = try f.registry.create(100 + i, 0, Recorder.destructor, &recorder, root);
+    try f.registry.destroy(root);
+    try testing.expectEqual(@as(usize, 41), recorder.len);
+    try testing.expectEqual(@as(usize, 1), recorder.calls[40]);
 }
 
 test "table full is a status, not a crash" {

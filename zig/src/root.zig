@@ -228,6 +228,16 @@ export fn custody_capsule_create(pointer: usize, type_name: u32, destructor: ?De
     o.* = r.create(pointer, type_name, destructor, context, .{ .slot = parent_slot, .generation = parent_generation }) catch |err| return Status.of(err).code();
     return 0;
 }
+/// `custody_capsule_create` for a root entry with its owner code, unless a live entry for
+/// `pointer` and `type_name` exists: then CUSTODY_ALREADY_REGISTERED, with that entry's
+/// handle in `out`.
+export fn custody_capsule_register(pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, owner: u32, out: ?*Handle) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.register(pointer, type_name, destructor, context, owner, o) catch |err| return Status.of(err).code();
+    return 0;
+}
+
 export fn custody_capsule_pointer(slot: u32, generation: u32, type_name: u32, out: ?*usize) i32 {
     const o = out orelse return Status.null_pointer.code();
     const r = theRegistry() catch |err| return Status.of(err).code();

@@ -17,6 +17,7 @@ pub const Status = enum(i32) {
     invalid_argument = -10,
     already_initialized = -11,
     name_too_long = -12,
+    already_registered = -13,
 
     pub fn of(err: anyerror) Status {
         return switch (err) {
@@ -31,6 +32,7 @@ pub const Status = enum(i32) {
             error.NotKeptAlive => .not_kept_alive,
             error.NameTooLong => .name_too_long,
             error.AlreadyInitialized => .already_initialized,
+            error.AlreadyRegistered => .already_registered,
             else => .invalid_argument,
         };
     }
