@@ -18,7 +18,7 @@ import { symbolAddress } from "../native/symbol_address.ts";
 import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
 import {
-  addressFor,
+  addressOf,
   apply,
   attach,
   borrow,
@@ -28,9 +28,10 @@ import {
   type ObjectType,
   objectType,
   keepAlive,
+  nativePointerFor,
+  notAWrapper,
   own,
   recordOf,
-  use,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
 import { enterNative, leaveNative, type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
@@ -241,9 +242,9 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     if (!isObjectParameter(p)) return (value) => value;
     const type = types[p.object];
     return (value) => {
-      const address = addressFor(value, type);
-      if (address < 0) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
-      return address;
+      const pointer = nativePointerFor(value, type);
+      if (pointer === notAWrapper) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
+      return pointer;
     };
   });
   const finish = (returned: unknown) => {
@@ -336,14 +337,14 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         native[index] = 0;
         continue;
       }
-      if (!(value instanceof NativeObjectClass) || value.typeName !== p.object) {
-        refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
-      }
-      native[index] = use(value);
+      const pointer = nativePointerFor(value, types[p.object]);
+      if (pointer === notAWrapper) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
+      native[index] = pointer;
+      const object = value as NativeObject;
       if (event !== "use") {
-        if (taken.has(value)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
-        taken.add(value);
-        check(recordOf(value), event, { typeName: p.object, address: native[index] as number });
+        if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
+        taken.add(object);
+        check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
       }
     }
     // Callbacks are made only once every check passed, so a refused call leaves none open.

@@ -117,6 +117,10 @@ export const bunRuntime: Runtime = {
     return ffi.ptr(view);
   },
 
+  nativePointer(address: number): unknown {
+    return address;
+  },
+
   callback(spec: CallbackSpec, fn: (...args: number[]) => number | void | boolean): NativeCallback {
     const callback = new ffi.JSCallback(
       (...args: unknown[]) => fn(...args.map((a) => toNumber(a) as number)),

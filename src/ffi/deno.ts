@@ -11,6 +11,7 @@
  */
 import type { CallbackSpec, NativeCallback, NativeType, OpenLibrary, Runtime, SymbolSpec } from "./types.ts";
 
+/** For results and callback parameters; `pointer` parameters are `pointer` (see `parameterTypes`). */
 const nativeTypes: Record<NativeType, Deno.NativeResultType> = {
   void: "void",
   bool: "bool",
@@ -29,6 +30,12 @@ const nativeTypes: Record<NativeType, Deno.NativeResultType> = {
   function: "usize",
 };
 
+/**
+ * `pointer` parameters are Deno `pointer`s, so a wrapper's cached pointer object passes
+ * without conversion; a number given instead is converted on the call (slower).
+ */
+const parameterTypes: Record<NativeType, Deno.NativeType> = { ...nativeTypes, pointer: "pointer" } as Record<NativeType, Deno.NativeType>;
+
 function pointerObject(address: number): Deno.PointerObject {
   const pointer = Deno.UnsafePointer.create(BigInt(address));
   if (pointer === null) throw new RangeError("Native address must not be null");
@@ -37,6 +44,8 @@ function pointerObject(address: number): Deno.PointerObject {
 
 /** 64-bit types: Deno takes them as BigInt on its fast path and returns them as BigInt. */
 const wide = new Set<NativeType>(["i64", "u64", "usize", "pointer", "function"]);
+const toPointer: Convert = (value) => typeof value === "number" ? (value === 0 ? null : Deno.UnsafePointer.create(BigInt(value))) : value;
+const pointerToNumber: Convert = (value) => value === null ? 0 : Number(Deno.UnsafePointer.value(value as Deno.PointerObject));
 
 type Raw = (...args: unknown[]) => unknown;
 type Convert = (value: unknown) => unknown;
@@ -52,8 +61,8 @@ const toNumber: Convert = (value) => typeof value === "bigint" ? Number(value) :
  * arity keeps calls monomorphic, without a rest-parameter array per call.
  */
 function numeric(fn: Raw, spec: SymbolSpec): Raw {
-  const c = spec.parameters.map((t) => wide.has(t) ? toBigInt : same);
-  const out = wide.has(spec.result) ? toNumber : same;
+  const c = spec.parameters.map((t) => t === "pointer" ? toPointer : wide.has(t) ? toBigInt : same);
+  const out = spec.result === "pointer" ? pointerToNumber : wide.has(spec.result) ? toNumber : same;
   if (out === same && c.every((convert) => convert === same)) return fn;
   if (spec.nonblocking) {
     return (...args) => (fn(...args.map((a, i) => c[i](a))) as Promise<unknown>).then(out);
@@ -84,8 +93,8 @@ function numeric(fn: Raw, spec: SymbolSpec): Raw {
 
 function translate(spec: SymbolSpec): Deno.ForeignFunction {
   return {
-    parameters: spec.parameters.map((t) => nativeTypes[t] as Deno.NativeType),
-    result: nativeTypes[spec.result],
+    parameters: spec.parameters.map((t) => parameterTypes[t]),
+    result: spec.result === "pointer" ? "pointer" : nativeTypes[spec.result],
     nonblocking: spec.nonblocking ?? false,
   };
 }
@@ -113,6 +122,10 @@ export const denoRuntime: Runtime = {
 
   cString(address: number): string {
     return Deno.UnsafePointerView.getCString(pointerObject(address));
+  },
+
+  nativePointer(address: number): unknown {
+    return address === 0 ? null : Deno.UnsafePointer.create(BigInt(address));
   },
 
   addressOf(view: ArrayBufferView): number {

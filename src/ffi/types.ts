@@ -10,8 +10,9 @@
  */
 
 /**
- * The native types a symbol can take or return. `pointer` and `function` are addresses
- * (JS numbers); 64-bit integers are numbers too and must stay below 2^53.
+ * The native types a symbol can take or return. `pointer` and `function` are addresses: JS
+ * numbers, or for `pointer` parameters a value from `Runtime.nativePointer`. 64-bit integers
+ * are numbers too and must stay below 2^53.
  */
 export type NativeType =
   | "void"
@@ -93,6 +94,12 @@ export interface Runtime {
   cString(address: number): string;
   /** The address of the first byte of a typed array's memory. */
   addressOf(view: ArrayBufferView): number;
+  /**
+   * The runtime's own representation of an address for a `pointer` parameter, to make once
+   * and pass on every call (Deno: a pointer object; Bun: the number). A `pointer` parameter
+   * also takes a plain number, converted on each call.
+   */
+  nativePointer(address: number): unknown;
   /** Makes `fn` callable from native code. */
   callback(spec: CallbackSpec, fn: (...args: number[]) => number | void | boolean): NativeCallback;
   /** Forces a full garbage collection when the runtime allows it; returns whether it did. */

@@ -21,6 +21,7 @@
  * @module
  */
 import { CustodyError } from "../errors.ts";
+import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
 import { type Cause, check, commit, type OwnershipRecord } from "./machine.ts";
 import { type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
@@ -75,6 +76,8 @@ interface Internals {
   keepAlives: Map<string, NativeObject[]> | undefined;
   /** What ends with this object (callbacks bound to it), by slot. */
   attachments: Map<string, Attachment> | undefined;
+  /** The runtime's representation of the address for calls, made on first use. */
+  native: unknown;
 }
 
 /** Something that must end when the object it is attached to becomes invalid. */
@@ -211,19 +214,21 @@ export function addressOf(object: NativeObject): number {
   return internalsOf(object).address;
 }
 
+/** What {@linkcode nativePointerFor} returns for a value that is not a wrapper of the type. */
+export const notAWrapper: unique symbol = Symbol("not a wrapper");
+
 /**
- * The address of `value` for a native call if it is a usable wrapper of `type`; -1 if it is
- * not a wrapper of that type. The call path's check: one brand check, one field compare,
- * one read of the mapped generation table.
+ * The address of `value` for a native call, in the runtime's own representation (made once
+ * per wrapper), if it is a usable wrapper of `type`; {@linkcode notAWrapper} otherwise.
  *
  * @throws {CustodyError} `INVALID_OBJECT` when it is a wrapper of that type but invalid.
  */
-export function addressFor(value: unknown, type: ObjectType): number {
-  if (!(value instanceof NativeObject)) return -1;
+export function nativePointerFor(value: unknown, type: ObjectType): unknown {
+  if (!(value instanceof NativeObject)) return notAWrapper;
   const internals = internalsOf(value);
-  if (internals.type !== type) return -1;
-  if (usableState[internals.record.state] && registry.isLive(internals.handle)) return internals.address;
-  return use(value);
+  if (internals.type.nameId !== type.nameId) return notAWrapper;
+  if (!usableState[internals.record.state] || !registry.isLive(internals.handle)) use(value);
+  return internals.native ??= runtime.nativePointer(internals.address);
 }
 
 const usableState: Readonly<Record<State, boolean>> = Object.fromEntries(states.map((s) => [s, usable.has(s)])) as Record<State, boolean>;
@@ -442,6 +447,7 @@ function track(type: ObjectType, address: number, handle: registry.Handle, state
     parent,
     keepAlives: undefined,
     attachments: undefined,
+    native: undefined,
   };
   const object = construct(internals);
   identity.set(internals.handle.slot, new WeakRef(object));
