@@ -7,6 +7,7 @@
  * @module
  */
 import { measure } from "mitata";
+import { writeResult } from "./write_result.ts";
 import { registry, runtime } from "../mod.ts";
 import { native } from "../src/native/library.ts";
 import { outParameters } from "../src/native/scratch.ts";
@@ -48,7 +49,5 @@ const result = {
   native_validated_lookup_ns_p25: validated.p25,
   native_validated_lookup_ns_p75: validated.p75,
 };
-console.log(JSON.stringify(result));
 if (sink === -1) console.log("unreachable");
-const outPath = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ?? process.argv[2];
-if (outPath) await import("node:fs").then((fs) => fs.writeFileSync(outPath, JSON.stringify(result, null, 2)));
+writeResult(result);

@@ -14,6 +14,7 @@
  * @module
  */
 import { measure } from "mitata";
+import { writeResult } from "./write_result.ts";
 import { runtime } from "../mod.ts";
 import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
 import { borrow, type NativeObject } from "../src/ownership/wrapper.ts";
@@ -107,7 +108,5 @@ const result = {
   owned_lifecycle_ns_p25: ownedLifecycle.p25,
   owned_lifecycle_ns_p75: ownedLifecycle.p75,
 };
-console.log(JSON.stringify(result));
 if (sink === -1) console.log("unreachable");
-const outPath = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ?? process.argv[2];
-if (outPath) await import("node:fs").then((fs) => fs.writeFileSync(outPath, JSON.stringify(result, null, 2)));
+writeResult(result);

@@ -3,18 +3,16 @@
 // object (the library's own counter must not move).
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CustodyError, registry, runtime, stats } from "../mod.ts";
+import { registry, stats } from "../mod.ts";
 import { bind, type Wrapper } from "../src/bindings/bind.ts";
 import { dump } from "../src/ownership/dump.ts";
 import { keptAlive, use } from "../src/ownership/wrapper.ts";
 import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
+import { collectUntil, throwsCode } from "./helpers.ts";
 
 const w = widgetsLibrary.functions;
 const deadCallsAtStart = w.wg_dead_calls();
 
-function throwsCode(action: () => unknown, code: string, message?: RegExp) {
-  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code && (message === undefined || message.test(e.message)));
-}
 function window(): Wrapper<"Window"> {
   return w.wg_window_new(0, 0)!;
 }
@@ -151,17 +149,12 @@ describe("declarative bindings", () => {
       return w.wg_renderer_new(source)!;
     })();
     const sourceRegistered = () => registry.find(sourceAddress, widgetsLibrary.types.Widget.nameId) !== undefined;
-    for (let i = 0; i < 5; i++) {
-      runtime.collectGarbage();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    let rounds = 0;
+    await collectUntil(() => ++rounds > 5);
     assert.ok(sourceRegistered(), "kept alive");
     assert.equal(w.wg_renderer_render(renderer), 1);
     renderer.release();
-    for (let i = 0; i < 20 && sourceRegistered(); i++) {
-      runtime.collectGarbage();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await collectUntil(() => !sourceRegistered());
     assert.equal(sourceRegistered(), false, "once the renderer died, the source was collected");
   });
 

@@ -3,19 +3,16 @@
 // callback runs, exceptions carried back to the caller. No dead object reaches native code.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CustodyError } from "../mod.ts";
 import { closeCallback, openCallbacks, retain } from "../src/bindings/callbacks.ts";
 import type { Wrapper } from "../src/bindings/bind.ts";
 import { use } from "../src/ownership/wrapper.ts";
 import { widgetsLibrary } from "../examples/widgets.ts";
+import { throwsCode } from "./helpers.ts";
 import { widgets as raw } from "./widgets_library.ts";
 
 const w = widgetsLibrary.functions;
 const deadCallsAtStart = w.wg_dead_calls();
 
-function throwsCode(action: () => unknown, code: string, message?: RegExp) {
-  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code && (message === undefined || message.test(e.message)));
-}
 
 describe("callbacks", () => {
   after(() => assert.equal(w.wg_dead_calls(), deadCallsAtStart, "a dead object reached native code"));

@@ -1,17 +1,12 @@
 // Leak reports from the native tables, and the opt-in report at exit, under both runtimes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { allocator, hasLeaks, isValid, leaks, runtime } from "../mod.ts";
+import { allocator, hasLeaks, isValid, leaks } from "../mod.ts";
 import { widgetsLibrary } from "../examples/widgets.ts";
+import { runModule } from "./helpers.ts";
 
 const w = widgetsLibrary.functions;
 
-function runModule(source: string) {
-  const args = runtime.name === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "-"] : ["run", "-"];
-  const run = spawnSync(process.execPath, args, { input: source, encoding: "utf8" });
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
 const mod = new URL("../mod.ts", import.meta.url).href;
 const widgetsModule = new URL("../examples/widgets.ts", import.meta.url).href;
 

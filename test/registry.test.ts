@@ -1,7 +1,8 @@
 // The capsule registry from JS, identically under `deno test` and `bun test`.
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CustodyError, registry, runtime, stats } from "../mod.ts";
+import { registry, runtime, stats } from "../mod.ts";
+import { throwsCode } from "./helpers.ts";
 
 /** A native-callable destructor that records (pointer, context) pairs in call order. */
 function recordingDestructor() {
@@ -13,9 +14,6 @@ function recordingDestructor() {
   return { calls, address: callback.pointer, close: () => callback.close() };
 }
 
-function throwsCode(action: () => unknown, code: string) {
-  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code);
-}
 
 const created: registry.Handle[] = [];
 function track(handle: registry.Handle): registry.Handle {

@@ -1,17 +1,12 @@
 // The runtime adapters behave the same under `deno test` and `bun test`.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { allocator, registry, runtime } from "../mod.ts";
 import { libraryPath, libraryPathVariable } from "../src/native/library.ts";
 import { capacityVariable } from "../src/registry.ts";
+import { runModule } from "./helpers.ts";
 
 /** Runs a module in a fresh process of the current runtime with extra environment. */
-function runModule(source: string, env: Record<string, string>) {
-  const args = runtime.name === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "-"] : ["run", "-"];
-  const run = spawnSync(process.execPath, args, { input: source, env: { ...process.env, ...env }, encoding: "utf8" });
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
 
 const modUrl = new URL("../mod.ts", import.meta.url).href;
 

@@ -6,10 +6,9 @@
  * @module
  */
 import { runtime } from "../mod.ts";
-import { libraryPath } from "../src/native/library.ts";
+import { widgetsPath } from "../examples/widgets.ts";
 
-/** Where libwidgets is: next to libcustody. */
-export const widgetsPath = libraryPath().replace(/[^/]*$/, runtime.sharedLibraryName("widgets"));
+export { widgetsPath };
 
 /** The widget library's functions: addresses in, addresses out, as in its C ABI. */
 export const widgets = runtime.open(widgetsPath, {

@@ -3,11 +3,12 @@
 // library still holds, and that no call ever reached it with a dead object.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CustodyError, registry, runtime } from "../mod.ts";
+import { registry } from "../mod.ts";
 import { symbolAddress } from "../src/native/symbol_address.ts";
 import { dump } from "../src/ownership/dump.ts";
 import { apply, applyAll, borrow, handleOf, type NativeObject, objectType, own, use } from "../src/ownership/wrapper.ts";
 import { widgets, widgetsPath } from "./widgets_library.ts";
+import { collectUntil, throwsCode } from "./helpers.ts";
 
 const Window = objectType("Window", { destructor: symbolAddress(widgetsPath, "wg_window_destroy") });
 const Button = objectType("Button", { destructor: symbolAddress(widgetsPath, "wg_widget_destroy"), notifiesDestruction: true });
@@ -25,9 +26,6 @@ function newButton(): NativeObject {
 function addChild(window: NativeObject, button: NativeObject) {
   assert.equal(widgets.wg_window_add_child(use(window), use(button)), 0);
   apply(button, "stealIntoParent", by("stealIntoParent"), { parent: window });
-}
-function throwsCode(action: () => unknown, code: string, message?: RegExp) {
-  assert.throws(action, (e: unknown) => e instanceof CustodyError && e.code === code && (message === undefined || message.test(e.message)));
 }
 
 describe("native object wrappers", () => {
@@ -162,10 +160,7 @@ describe("native object wrappers", () => {
     // Watch this object only: other tests' garbage may be collected meanwhile.
     const address = (() => use(newWindow()))();
     const registered = () => registry.find(address, Window.nameId) !== undefined;
-    for (let i = 0; i < 20 && registered(); i++) {
-      runtime.collectGarbage();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await collectUntil(() => !registered());
     assert.equal(registered(), false, "its destructor ran and its entry is gone");
   });
 

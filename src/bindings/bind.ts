@@ -34,7 +34,7 @@ import {
   recordOf,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
-import { enterNative, leaveNative, type ManagedCallback, makeCallback, nativeCall, takeCallbackError } from "./callbacks.ts";
+import { enterNative, leaveNative, type ManagedCallback, makeCallback, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 import { applyRules, type BindOptions } from "./rules.ts";
 
@@ -372,7 +372,14 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         },
       );
     }
-    return settle(args, nativeCall(() => invoke(call, native)));
+    enterNative();
+    let returned: unknown;
+    try {
+      returned = invoke(call, native);
+    } finally {
+      leaveNative();
+    }
+    return settle(args, returned);
   };
 
   /** Steps 3 and 4, once the native call returned. */

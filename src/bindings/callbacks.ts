@@ -36,11 +36,6 @@ export class ManagedCallback implements Attachment {
     return this.#native.pointer;
   }
 
-  /** Whether it was closed (or will be, when it returns). */
-  get closed(): boolean {
-    return this.#closed || this.#closing;
-  }
-
   /** Marks a call in progress; returns the function that marks its end. */
   enter(): () => void {
     this.#running++;
@@ -87,19 +82,9 @@ function flushCloses(): void {
 }
 
 /**
- * Runs a native call: callbacks closed while it runs are freed only after the outermost
- * native call has returned.
+ * Marks the start of a native call; pair with {@linkcode leaveNative} in a `finally`. Callbacks
+ * closed meanwhile are freed only after the outermost native call has returned.
  */
-export function nativeCall<T>(call: () => T): T {
-  enterNative();
-  try {
-    return call();
-  } finally {
-    leaveNative();
-  }
-}
-
-/** Marks the start of a native call (see {@linkcode nativeCall}); pair with {@linkcode leaveNative}. */
 export function enterNative(): void {
   nativeDepth++;
 }

@@ -24,7 +24,7 @@ export function scratchBuffer(byteLength: number): ScratchBuffer {
 /** 64 bytes for a call's out-parameters; never held across calls. */
 export const outParameters: ScratchBuffer = scratchBuffer(64);
 
-/** Encodes `text` as UTF-8 into a fresh buffer; returns it with its address and length. */
+/** Encodes `text` as NUL-terminated UTF-8 into a fresh buffer; returns it with its address and length (without the NUL). */
 export function utf8(text: string): ScratchBuffer & { readonly length: number } {
   const encoded = new TextEncoder().encode(text);
   const buffer = scratchBuffer(encoded.length + 1);

@@ -6,14 +6,7 @@
  */
 import { CustodyError } from "../errors.ts";
 import { native } from "./library.ts";
-import { scratchBuffer } from "./scratch.ts";
-
-function cString(text: string) {
-  const encoded = new TextEncoder().encode(text);
-  const buffer = scratchBuffer(encoded.length + 1);
-  buffer.bytes.set(encoded);
-  return buffer;
-}
+import { utf8 } from "./scratch.ts";
 
 /**
  * The address of function `name` in the library loaded from `path`.
@@ -28,7 +21,7 @@ function cString(text: string) {
  * ```
  */
 export function symbolAddress(path: string, name: string): number {
-  const address = native.custody_symbol_address(cString(path).address, cString(name).address);
+  const address = native.custody_symbol_address(utf8(path).address, utf8(name).address);
   if (address === 0) throw new CustodyError("NOT_FOUND", `Cannot find function ${name} in ${path}: the library is not loaded or lacks it`);
   return address;
 }
