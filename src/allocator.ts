@@ -120,7 +120,7 @@ export function tag(name: string): number {
   if (id === undefined) {
     const text = utf8(name);
     const result = native.custody_intern(text.address, text.length);
-    check(result, `Cannot intern tag ${JSON.stringify(name.slice(0, 40))}`);
+    check(result, () => `Cannot intern tag ${JSON.stringify(name.slice(0, 40))}`);
     id = result;
     tagIds.set(name, id);
     tagNames.set(id, name);

@@ -72,7 +72,7 @@ function reserve(): number {
     if (!Number.isInteger(slots) || slots < 1 || slots >= 0xFFFF_FFFF) {
       throw new CustodyError("INVALID_ARGUMENT", `Cannot reserve the registry: ${capacityVariable} must be an integer from 1 to 4294967294`);
     }
-    check(native.custody_registry_init(slots), `Cannot reserve a registry of ${slots} slots`);
+    check(native.custody_registry_init(slots), () => `Cannot reserve a registry of ${slots} slots`);
   }
   const slots = native.custody_registry_capacity();
   if (slots === 0) throw new CustodyError("OUT_OF_MEMORY", "Cannot reserve the registry: the address space is exhausted");
@@ -122,7 +122,7 @@ export function typeName(name: string | null): number {
   if (id === undefined) {
     const text = utf8(name);
     const result = native.custody_intern(text.address, text.length);
-    check(result, `Cannot intern type name ${JSON.stringify(name.slice(0, 40))}`);
+    check(result, () => `Cannot intern type name ${JSON.stringify(name.slice(0, 40))}`);
     id = result;
     typeNames.set(name, id);
   }
@@ -187,7 +187,7 @@ export function create(pointer: number, options: CreateOptions = {}): Handle {
       parent.generation,
       outParameters.address,
     ),
-    `Cannot register the object at 0x${pointer.toString(16)}`,
+    () => `Cannot register the object at 0x${pointer.toString(16)}`,
   );
   return readHandle(outParameters.view, 0)!;
 }
@@ -212,16 +212,41 @@ export function register(
   options: { readonly typeName?: number; readonly destructor?: number; readonly context?: number; readonly owner?: number } = {},
 ): { readonly handle: Handle; readonly existing: boolean } {
   const action = "Cannot register the object";
-  const status = native.custody_capsule_register(
-    checkAddress(pointer, action),
+  return registerNative(
+    runtime.nativePointer(checkAddress(pointer, action)),
     checkU32(options.typeName ?? 0, action),
-    checkAddress(options.destructor ?? 0, action),
-    checkAddress(options.context ?? 0, action),
+    runtime.nativePointer(checkAddress(options.destructor ?? 0, action)),
     checkU32(options.owner ?? 0, action),
-    outParameters.address,
+    runtime.nativePointer(checkAddress(options.context ?? 0, action)),
   );
+}
+
+const outPointer = runtime.nativePointer(outParameters.address);
+const nullPointer = runtime.nativePointer(0);
+
+/**
+ * {@linkcode register} for values already in the runtime's pointer representation
+ * (`runtime.nativePointer`, or a `nativePointer` result): no conversion on the way, which
+ * on Deno is most of a registration's cost. For custody's wrappers; the values are trusted.
+ *
+ * @example
+ * ```ts
+ * import { destroy, registerNative, typeName } from "./registry.ts";
+ * import { runtime } from "./ffi/mod.ts";
+ * const { handle } = registerNative(runtime.nativePointer(0xA000), typeName("Icon"), runtime.nativePointer(0), 1);
+ * destroy(handle);
+ * ```
+ */
+export function registerNative(
+  pointer: unknown,
+  typeNameId: number,
+  destructor: unknown,
+  owner: number,
+  context: unknown = nullPointer,
+): { readonly handle: Handle; readonly existing: boolean } {
+  const status = native.custody_capsule_register(pointer, typeNameId, destructor, context, owner, outPointer);
   const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
-  if (!existing) check(status, `${action} at 0x${pointer.toString(16)}`);
+  if (!existing) check(status, () => `Cannot register the object at 0x${runtime.addressOfNative(pointer).toString(16)}`);
   return { handle: readHandle(outParameters.view, 0)!, existing };
 }
 
@@ -242,7 +267,7 @@ export function pointerOf(handle: Handle, typeNameId: number): number {
   validHandle(handle, "Cannot get the pointer");
   check(
     native.custody_capsule_pointer(handle.slot, handle.generation, checkU32(typeNameId, "Cannot get the pointer"), outParameters.address),
-    `Cannot get the pointer of capsule ${describe(handle)}`,
+    () => `Cannot get the pointer of capsule ${describe(handle)}`,
   );
   return readField(outParameters.view, 0, { offset: 0, size: 8 });
 }
@@ -262,7 +287,7 @@ export function pointerOf(handle: Handle, typeNameId: number): number {
 export function info(handle: Handle): EntryInfo {
   validHandle(handle, "Cannot describe the capsule");
   const view = outParameters.view;
-  check(native.custody_capsule_info(handle.slot, handle.generation, outParameters.address), `Cannot describe capsule ${describe(handle)}`);
+  check(native.custody_capsule_info(handle.slot, handle.generation, outParameters.address), () => `Cannot describe capsule ${describe(handle)}`);
   const f = infoLayout.fields;
   return {
     pointer: readField(view, 0, f.pointer),
@@ -294,7 +319,7 @@ export function children(handle: Handle): Handle[] {
   while (true) {
     const buffer = scratchBuffer(room * 8);
     const count = native.custody_capsule_children(handle.slot, handle.generation, buffer.address, room);
-    check(count, `Cannot list the children of capsule ${describe(handle)}`);
+    check(count, () => `Cannot list the children of capsule ${describe(handle)}`);
     if (count > room) {
       room = count;
       continue;
@@ -320,7 +345,7 @@ export function find(pointer: number, typeNameId: number = anyType): Handle | un
   const action = "Cannot look up an object";
   const status = native.custody_capsule_find(checkAddress(pointer, action), checkU32(typeNameId, action), outParameters.address);
   if (status < 0 && codeOf(status) === "NOT_FOUND") return undefined;
-  check(status, `Cannot look up 0x${pointer.toString(16)}`);
+  check(status, () => `Cannot look up 0x${pointer.toString(16)}`);
   return readHandle(outParameters.view, 0)!;
 }
 
@@ -407,7 +432,7 @@ export function setParent(child: Handle, parent: Handle | null): void {
   if (parent !== null) validHandle(parent, "Cannot set the parent");
   check(
     native.custody_capsule_set_parent(child.slot, child.generation, parent?.slot ?? 0, parent?.generation ?? 0),
-    `Cannot make capsule ${describe(child)} ${parent === null ? "a root" : `a child of ${describe(parent)}`}`,
+    () => `Cannot make capsule ${describe(child)} ${parent === null ? "a root" : `a child of ${describe(parent)}`}`,
   );
 }
 
@@ -426,7 +451,7 @@ export function setParent(child: Handle, parent: Handle | null): void {
  */
 export function keepAlive(handle: Handle): void {
   validHandle(handle, "Cannot keep alive");
-  check(native.custody_capsule_keep_alive(handle.slot, handle.generation), `Cannot keep capsule ${describe(handle)} alive`);
+  check(native.custody_capsule_keep_alive(handle.slot, handle.generation), () => `Cannot keep capsule ${describe(handle)} alive`);
 }
 
 /**
@@ -445,7 +470,7 @@ export function keepAlive(handle: Handle): void {
  */
 export function dropKeepAlive(handle: Handle): void {
   validHandle(handle, "Cannot drop a keep-alive");
-  check(native.custody_capsule_drop_keep_alive(handle.slot, handle.generation), `Cannot drop a keep-alive of capsule ${describe(handle)}`);
+  check(native.custody_capsule_drop_keep_alive(handle.slot, handle.generation), () => `Cannot drop a keep-alive of capsule ${describe(handle)}`);
 }
 
 /**
@@ -462,7 +487,7 @@ export function dropKeepAlive(handle: Handle): void {
  */
 export function destroy(handle: Handle): void {
   validHandle(handle, "Cannot destroy");
-  check(native.custody_capsule_destroy(handle.slot, handle.generation), `Cannot destroy capsule ${describe(handle)}`);
+  check(native.custody_capsule_destroy(handle.slot, handle.generation), () => `Cannot destroy capsule ${describe(handle)}`);
 }
 
 /**
@@ -479,7 +504,7 @@ export function destroy(handle: Handle): void {
  */
 export function notifyDestroyed(handle: Handle): void {
   validHandle(handle, "Cannot notify");
-  check(native.custody_notify_destroyed(handle.slot, handle.generation), `Cannot notify the destruction of capsule ${describe(handle)}`);
+  check(native.custody_notify_destroyed(handle.slot, handle.generation), () => `Cannot notify the destruction of capsule ${describe(handle)}`);
 }
 
 /**
@@ -494,6 +519,6 @@ export function notifyDestroyed(handle: Handle): void {
  */
 export function notifyDestroyedAt(pointer: number): number {
   const count = native.custody_notify_destroyed_address(checkAddress(pointer, "Cannot notify a destruction"));
-  check(count, `Cannot notify the destruction of 0x${pointer.toString(16)}`);
+  check(count, () => `Cannot notify the destruction of 0x${pointer.toString(16)}`);
   return count;
 }

@@ -21,7 +21,7 @@ import {
   addressOf,
   apply,
   attach,
-  borrow,
+  borrowNative,
   handleOf,
   type NativeObject,
   NativeObject as NativeObjectClass,
@@ -30,7 +30,7 @@ import {
   keepAlive,
   nativePointerFor,
   notAWrapper,
-  own,
+  ownNative,
   recordOf,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
@@ -208,7 +208,7 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
     validate(name, fn, declaration.types);
     specs[fn.symbol ?? name] = {
       parameters: fn.parameters.map((p) => isCallbackParameter(p) ? "function" : isObjectParameter(p) ? "pointer" : p),
-      result: typeof fn.result === "object" ? "pointer" : fn.result,
+      result: typeof fn.result === "object" ? "nativePointer" : fn.result,
       nonblocking: fn.nonblocking ?? false,
     };
   }
@@ -323,14 +323,18 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   if (fast !== undefined) return fast;
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
+  // Per-call allocations only for the shapes that need them: a factory with plain arguments
+  // passes its arguments as they are.
+  const convertsArguments = objectParameters.length > 0 || callbackParameters.length > 0;
+  const changesOwnership = objectParameters.some(({ event }) => event !== "use");
 
   return (...args: unknown[]) => {
     if (args.length !== fn.parameters.length) {
       refuse(`Cannot call ${name}: it takes ${fn.parameters.length} arguments, got ${args.length}`);
     }
     // 1. Check everything before native code runs.
-    const native = args.slice();
-    const taken = new Set<NativeObject>();
+    const native = convertsArguments ? args.slice() : args;
+    const taken = changesOwnership ? new Set<NativeObject>() : undefined;
     for (const { index, p, event } of objectParameters) {
       const value = args[index];
       if (value === null && p.nullable) {
@@ -341,14 +345,14 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       if (pointer === notAWrapper) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
       native[index] = pointer;
       const object = value as NativeObject;
-      if (event !== "use") {
+      if (taken !== undefined && event !== "use") {
         if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
         taken.add(object);
         check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
       }
     }
     // Callbacks are made only once every check passed, so a refused call leaves none open.
-    const made: [ManagedCallback, CallbackParameter, number][] = callbackParameters.map(({ index, p }) => {
+    const made: [ManagedCallback, CallbackParameter, number][] = callbackParameters.length === 0 ? [] : callbackParameters.map(({ index, p }) => {
       const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, p.boundTo !== undefined);
       native[index] = managed.pointer;
       return [managed, p, index];
@@ -393,7 +397,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       apply(value as NativeObject, event, { event, by: `${name}()` }, { rule, ...(parent === undefined ? {} : { parent }) });
     }
     // 4. The result, then the keep-alives it or the arguments hold.
-    const wrapped = typeof result === "object" ? wrapResult(name, result, returned as number, args, types[result.object]) : returned;
+    const wrapped = typeof result === "object" ? wrapResult(name, result, returned, args, types[result.object]) : returned;
     if (ok) {
       for (const { index, p } of objectParameters) {
         if (p.keepAlive === undefined) continue;
@@ -408,15 +412,16 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   }
 }
 
-function wrapResult(name: string, result: ObjectResult, address: number, args: unknown[], type: ObjectType): NativeObject | null {
-  if (address === 0) return null;
+/** Wraps an object result, which arrives as a runtime pointer (a `nativePointer` result). */
+function wrapResult(name: string, result: ObjectResult, pointer: unknown, args: unknown[], type: ObjectType): NativeObject | null {
+  if (pointer === null || pointer === 0) return null;
   switch (result.ownership) {
     case "own":
-      return own(type, address);
+      return ownNative(type, pointer);
     case "borrow":
-      return borrow(type, address);
+      return borrowNative(type, pointer);
     case "child": {
-      const object = borrow(type, address);
+      const object = borrowNative(type, pointer);
       const owner = args[result.of!] as NativeObject;
       if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
         apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: result.rule ?? "child result", parent: owner });
@@ -424,11 +429,12 @@ function wrapResult(name: string, result: ObjectResult, address: number, args: u
       return object;
     }
     case "known": {
+      const address = runtime.addressOfNative(pointer);
       const held = registry.find(address, type.nameId);
       if (held === undefined) {
         throw new CustodyError("NOT_FOUND", `Cannot return from ${name}: 0x${address.toString(16)} is not a ${type.name} custody holds`);
       }
-      return borrow(type, address);
+      return borrowNative(type, pointer);
     }
   }
 }

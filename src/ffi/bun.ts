@@ -75,13 +75,20 @@ const nativeTypes: Record<NativeType, BunType> = {
   f64: "f64",
   pointer: "u64_fast",
   function: "u64_fast",
+  nativePointer: "u64_fast",
 };
 
 /**
  * Parameters differ from results only for addresses and sizes: `ptr` passes a pointer-sized
  * unsigned integer exactly as `u64_fast` does, for about half the cost (see the module notes).
  */
-const parameterTypes: Record<NativeType, BunType> = { ...nativeTypes, pointer: "ptr", function: "ptr", usize: "ptr" };
+const parameterTypes: Record<NativeType, BunType> = {
+  ...nativeTypes,
+  pointer: "ptr",
+  function: "ptr",
+  usize: "ptr",
+  nativePointer: "ptr",
+};
 
 function toNumber(value: unknown): unknown {
   return typeof value === "bigint" ? Number(value) : value;
@@ -122,6 +129,10 @@ export const bunRuntime: Runtime = {
 
   nativePointer(address: number): unknown {
     return address;
+  },
+
+  addressOfNative(pointer: unknown): number {
+    return pointer === null ? 0 : pointer as number;
   },
 
   callback(spec: CallbackSpec, fn: (...args: number[]) => number | void | boolean): NativeCallback {

@@ -12,7 +12,10 @@
 /**
  * The native types a symbol can take or return. `pointer` and `function` are addresses: JS
  * numbers, or for `pointer` parameters a value from `Runtime.nativePointer`. 64-bit integers
- * are numbers too and must stay below 2^53.
+ * are numbers too and must stay below 2^53. `nativePointer` is an address in the runtime's
+ * own representation (`Runtime.nativePointer`), passed and returned without conversion: the
+ * cheapest way to hand an address one call returned to the next call (on Deno, turning a
+ * pointer into a number or back costs more than the call).
  */
 export type NativeType =
   | "void"
@@ -29,11 +32,13 @@ export type NativeType =
   | "f32"
   | "f64"
   | "pointer"
-  | "function";
+  | "function"
+  | "nativePointer";
 
 /** The JS value of a native type. */
 export type JsValueOf<T extends NativeType> = T extends "void" ? void
   : T extends "bool" ? boolean
+  : T extends "nativePointer" ? unknown
   : number;
 
 /** One native function: its parameters and result, as in a C prototype. */
@@ -100,6 +105,8 @@ export interface Runtime {
    * also takes a plain number, converted on each call.
    */
   nativePointer(address: number): unknown;
+  /** The address of a value from {@linkcode nativePointer} or a `nativePointer` result, as a number (0 for null). */
+  addressOfNative(pointer: unknown): number;
   /** Makes `fn` callable from native code. */
   callback(spec: CallbackSpec, fn: (...args: number[]) => number | void | boolean): NativeCallback;
   /** Forces a full garbage collection when the runtime allows it; returns whether it did. */

@@ -20,7 +20,11 @@ export function codeOf(status: number): ErrorCode {
   return code;
 }
 
-/** Throws the error for `status` unless it is success (zero or positive). */
-export function check(status: number, action: string): void {
-  if (status < 0) throw statusError(codeOf(status), action);
+/**
+ * Throws the error for `status` unless it is success (zero or positive). A message that
+ * needs formatting is passed as a function: it is built only on failure, because building
+ * it on every call cost more than the native call it reports on.
+ */
+export function check(status: number, action: string | (() => string)): void {
+  if (status < 0) throw statusError(codeOf(status), typeof action === "string" ? action : action());
 }

@@ -52,7 +52,8 @@ export const custodySymbols = {
   custody_registry_capacity: fn([], "u32"),
   custody_generations: fn([], "usize"),
   custody_capsule_create: fn(["usize", "u32", "usize", "usize", "u32", "u32", "usize"], "i32"),
-  custody_capsule_register: fn(["usize", "u32", "usize", "usize", "u32", "usize"], "i32"),
+  // Runtime pointers: wrappers register the pointer a native call returned, unconverted.
+  custody_capsule_register: fn(["nativePointer", "u32", "nativePointer", "nativePointer", "u32", "nativePointer"], "i32"),
   custody_capsule_pointer: fn(["u32", "u32", "u32", "usize"], "i32"),
   custody_capsule_info: fn(["u32", "u32", "usize"], "i32"),
   custody_capsule_children: fn(["u32", "u32", "usize", "u32"], "i64"),
