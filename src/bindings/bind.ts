@@ -15,6 +15,7 @@ import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import type { JsValueOf, NativeType, SymbolSpec } from "../ffi/types.ts";
 import { symbolAddress } from "../native/symbol_address.ts";
+import { specialize } from "../specialize.ts";
 import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
 import {
@@ -34,7 +35,7 @@ import {
   recordOf,
 } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
-import { enterNative, leaveNative, type ManagedCallback, makeCallback, takeCallbackError } from "./callbacks.ts";
+import { callbacksOpen, enterNative, leaveNative, type ManagedCallback, makeCallback, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 import { applyRules, type BindOptions } from "./rules.ts";
 
@@ -235,83 +236,54 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
  * The call path for the commonest shape, chosen at bind time: object arguments only
  * borrowed, no callbacks, a primitive result, a blocking call. Fixed arity, nothing
  * allocated per call, one check per object argument; the same guarantees as the general path.
+ * While no custody callback is open, no JS can run during the call, so it needs no bracket.
  */
 function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const arity = fn.parameters.length;
-  const argument = fn.parameters.map((p, index): (value: unknown) => unknown => {
-    if (!isObjectParameter(p)) return (value) => value;
-    const type = types[p.object];
-    return (value) => {
-      const pointer = nativePointerFor(value, type);
-      if (pointer === notAWrapper) refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
-      return pointer;
-    };
-  });
+  const objectTypes = fn.parameters.map((p) => isObjectParameter(p) ? types[p.object] : undefined);
+  const wrongArgument = (index: number, value: unknown): never => {
+    const p = fn.parameters[index] as ObjectParameter;
+    return refuse(`Cannot call ${name}: argument ${index} must be a ${p.object}, not ${describe(value)}`);
+  };
   const finish = (returned: unknown) => {
     const thrown = takeCallbackError();
     if (thrown !== undefined) throw thrown.error;
     return returned;
   };
   const arityError = (count: number) => refuse(`Cannot call ${name}: it takes ${arity} arguments, got ${count}`);
-  const [c0, c1, c2, c3] = argument;
-  switch (arity) {
-    case 0:
-      return (...rest: unknown[]) => {
-        if (rest.length !== 0) arityError(rest.length);
-        enterNative();
-        try {
-          return finish(call());
-        } finally {
-          leaveNative();
-        }
-      };
-    case 1:
-      return function (this: unknown, a: unknown) {
-        if (arguments.length !== 1) arityError(arguments.length);
-        const x = c0(a);
-        enterNative();
-        try {
-          return finish(call(x));
-        } finally {
-          leaveNative();
-        }
-      };
-    case 2:
-      return function (this: unknown, a: unknown, b: unknown) {
-        if (arguments.length !== 2) arityError(arguments.length);
-        const x = c0(a), y = c1(b);
-        enterNative();
-        try {
-          return finish(call(x, y));
-        } finally {
-          leaveNative();
-        }
-      };
-    case 3:
-      return function (this: unknown, a: unknown, b: unknown, d: unknown) {
-        if (arguments.length !== 3) arityError(arguments.length);
-        const x = c0(a), y = c1(b), z = c2(d);
-        enterNative();
-        try {
-          return finish(call(x, y, z));
-        } finally {
-          leaveNative();
-        }
-      };
-    case 4:
-      return function (this: unknown, a: unknown, b: unknown, d: unknown, e: unknown) {
-        if (arguments.length !== 4) arityError(arguments.length);
-        const x = c0(a), y = c1(b), z = c2(d), v = c3(e);
-        enterNative();
-        try {
-          return finish(call(x, y, z, v));
-        } finally {
-          leaveNative();
-        }
-      };
-    default:
-      return undefined;
-  }
+  // Compiled for this symbol (see `specialize`): each check and the native call get call
+  // sites of their own, so the engine inlines them.
+  const checks = objectTypes.map((type, i) =>
+    type === undefined ? "" : `const x${i} = pointerFor(a${i}, type${i}); if (x${i} === notAWrapper) wrongArgument(${i}, a${i});`
+  );
+  const args = objectTypes.map((type, i) => type === undefined ? `a${i}` : `x${i}`).join(", ");
+  const scope: Record<string, unknown> = {
+    call,
+    pointerFor: nativePointerFor,
+    notAWrapper,
+    wrongArgument,
+    arityError,
+    finish,
+    callbacksOpen,
+    enterNative,
+    leaveNative,
+  };
+  objectTypes.forEach((type, i) => {
+    if (type !== undefined) scope[`type${i}`] = type;
+  });
+  return specialize(
+    arity,
+    `if (arguments.length !== ${arity}) arityError(arguments.length);
+    ${checks.join("\n")}
+    if (!callbacksOpen()) return call(${args});
+    enterNative();
+    try {
+      return finish(call(${args}));
+    } finally {
+      leaveNative();
+    }`,
+    scope,
+  );
 }
 
 function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
@@ -319,8 +291,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
   const plain = callbackParameters.length === 0 && !fn.nonblocking && typeof fn.result !== "object" &&
     objectParameters.every(({ p, event }) => event === "use" && !p.nullable && p.keepAlive === undefined);
-  const fast = plain ? fastBoundFunction(name, fn, call, types) : undefined;
-  if (fast !== undefined) return fast;
+  if (plain) return fastBoundFunction(name, fn, call, types);
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
   // Per-call allocations only for the shapes that need them: a factory with plain arguments

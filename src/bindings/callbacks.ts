@@ -89,6 +89,14 @@ export function enterNative(): void {
   nativeDepth++;
 }
 
+/**
+ * Whether a native call must be bracketed by {@linkcode enterNative} and
+ * {@linkcode leaveNative}: JS can run during a call only through an open custody callback.
+ */
+export function callbacksOpen(): boolean {
+  return open.size > 0 || nativeDepth > 0;
+}
+
 /** Marks the end of a native call; frees the callbacks whose close waited for it. */
 export function leaveNative(): void {
   nativeDepth--;

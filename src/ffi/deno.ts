@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { specialize } from "../specialize.ts";
 import type { CallbackSpec, NativeCallback, NativeType, OpenLibrary, Runtime, SymbolSpec } from "./types.ts";
 
 /** For results and callback parameters; `pointer` parameters are `pointer` (see `parameterTypes`). */
@@ -58,8 +59,9 @@ const toBigInt: Convert = (value) => value === 0 ? 0n : BigInt(value as number);
 const toNumber: Convert = (value) => typeof value === "bigint" ? Number(value) : value;
 
 /**
- * Wraps a symbol so that it takes and returns JS numbers for 64-bit types. One closure per
- * arity keeps calls monomorphic, without a rest-parameter array per call.
+ * Wraps a symbol so that it takes and returns JS numbers for 64-bit types, compiled for the
+ * symbol (see `specialize`): the conversions are inlined and the native call stays on V8's
+ * fast path.
  */
 function numeric(fn: Raw, spec: SymbolSpec): Raw {
   const c = spec.parameters.map((t) => t === "pointer" ? toPointer : wide.has(t) ? toBigInt : same);
@@ -68,28 +70,12 @@ function numeric(fn: Raw, spec: SymbolSpec): Raw {
   if (spec.nonblocking) {
     return (...args) => (fn(...args.map((a, i) => c[i](a))) as Promise<unknown>).then(out);
   }
-  switch (c.length) {
-    case 0:
-      return () => out(fn());
-    case 1:
-      return (a) => out(fn(c[0](a)));
-    case 2:
-      return (a, b) => out(fn(c[0](a), c[1](b)));
-    case 3:
-      return (a, b, d) => out(fn(c[0](a), c[1](b), c[2](d)));
-    case 4:
-      return (a, b, d, e) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e)));
-    case 5:
-      return (a, b, d, e, f) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f)));
-    case 6:
-      return (a, b, d, e, f, g) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g)));
-    case 7:
-      return (a, b, d, e, f, g, h) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g), c[6](h)));
-    case 8:
-      return (a, b, d, e, f, g, h, i) => out(fn(c[0](a), c[1](b), c[2](d), c[3](e), c[4](f), c[5](g), c[6](h), c[7](i)));
-    default:
-      return (...args) => out(fn(...args.map((a, i) => c[i](a))));
-  }
+  const args = c.map((convert, i) =>
+    convert === toPointer ? `(typeof a${i} === "number" ? toPointer(a${i}) : a${i})` : convert === toBigInt ? `toBigInt(a${i})` : `a${i}`
+  );
+  const call = `fn(${args.join(", ")})`;
+  const body = out === toNumber ? `const r = ${call}; return typeof r === "bigint" ? Number(r) : r;` : `return ${call};`;
+  return specialize(c.length, body, { fn, toPointer, toBigInt }) as Raw;
 }
 
 function translate(spec: SymbolSpec): Deno.ForeignFunction {

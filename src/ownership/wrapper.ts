@@ -24,6 +24,7 @@ import { checkAddress } from "../address.ts";
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
+import { generations } from "../registry.ts";
 import { type Cause, check, commit, type OwnershipRecord } from "./machine.ts";
 import { type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
 
@@ -82,6 +83,12 @@ interface Internals {
    */
   address: number;
   readonly handle: registry.Handle;
+  /**
+   * The generation the slot has while the wrapper may be used, 0 once the wrapper is
+   * invalid: one compare against the mapped generation table checks both the JS state and
+   * the native entry on a call's hot path (0 never matches an issued slot).
+   */
+  expected: number;
   readonly record: OwnershipRecord;
   /** The parent's handle while the object is a child: tells a parent's death from its own. */
   parent: registry.Handle | undefined;
@@ -218,6 +225,7 @@ function catchUp(internals: Internals): boolean {
   const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
   commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "cascade" : "native notification" });
+  internals.expected = 0;
   release(internals);
   return true;
 }
@@ -252,7 +260,7 @@ function addressOfInternals(internals: Internals): number {
  */
 export function use(object: NativeObject): number {
   const internals = internalsOf(object);
-  if (usable[internals.record.state] && registry.isLive(internals.handle)) return addressOfInternals(internals);
+  if (generations[internals.handle.slot] === internals.expected) return addressOfInternals(internals);
   catchUp(internals);
   check(internals.record, "use", subject(internals));
   return addressOfInternals(internals);
@@ -288,8 +296,8 @@ export const notAWrapper: unique symbol = Symbol("not a wrapper");
 export function nativePointerFor(value: unknown, type: ObjectType): unknown {
   if (!(value instanceof NativeObject)) return notAWrapper;
   const internals = internalsOf(value);
-  if (internals.type.nameId !== type.nameId) return notAWrapper;
-  if (!usable[internals.record.state] || !registry.isLive(internals.handle)) use(value);
+  if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
+  if (generations[internals.handle.slot] !== internals.expected) use(value);
   return internals.native;
 }
 
@@ -339,6 +347,7 @@ function transition(internals: Internals, event: Event, cause: Cause, rule?: str
   perform(internals, allowed.effect, parent);
   commit(internals.record, event, allowed, cause, rule);
   if (allowed.to === "invalid") {
+    internals.expected = 0;
     forget(internals);
     release(internals);
   } else if (registry.isLive(internals.handle)) {
@@ -514,6 +523,7 @@ function track(type: ObjectType, location: Location, handle: registry.Handle, st
     type,
     address: location.address,
     handle,
+    expected: usable[state] ? handle.generation : 0,
     record: { state, cause: undefined, rule },
     parent,
     keepAlives: undefined,
