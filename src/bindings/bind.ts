@@ -153,31 +153,6 @@ function validate(name: string, fn: FunctionDeclaration, types: Declaration["typ
   }
 }
 
-/**
- * Calls `fn` with the arguments in `a` at a fixed arity: both runtimes' fast FFI paths need
- * a call site of known arity, and a spread call (`fn(...a)`) measured several times slower.
- */
-function invoke(fn: (...args: unknown[]) => unknown, a: unknown[]): unknown {
-  switch (a.length) {
-    case 0:
-      return fn();
-    case 1:
-      return fn(a[0]);
-    case 2:
-      return fn(a[0], a[1]);
-    case 3:
-      return fn(a[0], a[1], a[2]);
-    case 4:
-      return fn(a[0], a[1], a[2], a[3]);
-    case 5:
-      return fn(a[0], a[1], a[2], a[3], a[4]);
-    case 6:
-      return fn(a[0], a[1], a[2], a[3], a[4], a[5]);
-    default:
-      return fn(...a);
-  }
-}
-
 function defaultSucceeded(result: unknown): boolean {
   return typeof result === "boolean" ? result : typeof result !== "number" || result >= 0;
 }
@@ -294,6 +269,11 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   if (plain) return fastBoundFunction(name, fn, call, types);
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
+  // The native call at this symbol's own arity and call site (see `specialize`): a spread
+  // call, or one site shared by every symbol, leaves the runtimes' fast FFI paths.
+  const callWith = specialize(1, `return call(${fn.parameters.map((_, i) => `a0[${i}]`).join(", ")});`, { call }) as (
+    args: unknown[],
+  ) => unknown;
   // Per-call allocations only for the shapes that need them: a factory with plain arguments
   // passes its arguments as they are.
   const convertsArguments = objectParameters.length > 0 || callbackParameters.length > 0;
@@ -336,7 +316,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       const pinned = objectParameters.flatMap(({ index }) => args[index] instanceof NativeObjectClass ? [handleOf(args[index] as NativeObject)] : []);
       for (const handle of pinned) registry.keepAlive(handle);
       const unpin = () => pinned.forEach((handle) => registry.dropKeepAlive(handle));
-      return (invoke(call, native) as Promise<unknown>).then(
+      return (callWith(native) as Promise<unknown>).then(
         (returned) => {
           unpin();
           return settle(args, returned);
@@ -350,7 +330,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
     enterNative();
     let returned: unknown;
     try {
-      returned = invoke(call, native);
+      returned = callWith(native);
     } finally {
       leaveNative();
     }
