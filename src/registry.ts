@@ -246,7 +246,7 @@ export function registerNative(
 ): { readonly handle: Handle; readonly existing: boolean } {
   const status = native.custody_capsule_register(pointer, typeNameId, destructor, context, owner, outPointer);
   const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
-  if (!existing) check(status, () => `Cannot register the object at 0x${runtime.addressOfNative(pointer).toString(16)}`);
+  if (status < 0 && !existing) check(status, `Cannot register the object at 0x${runtime.addressOfNative(pointer).toString(16)}`);
   return { handle: readHandle(outParameters.view, 0)!, existing };
 }
 
@@ -487,7 +487,8 @@ export function dropKeepAlive(handle: Handle): void {
  */
 export function destroy(handle: Handle): void {
   validHandle(handle, "Cannot destroy");
-  check(native.custody_capsule_destroy(handle.slot, handle.generation), () => `Cannot destroy capsule ${describe(handle)}`);
+  const status = native.custody_capsule_destroy(handle.slot, handle.generation);
+  if (status < 0) check(status, `Cannot destroy capsule ${describe(handle)}`);
 }
 
 /**

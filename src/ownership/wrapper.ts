@@ -455,7 +455,7 @@ function release(internals: Internals): void {
   dropKeepAlives(internals);
   const attachments = internals.attachments;
   internals.attachments = undefined;
-  for (const attachment of attachments?.values() ?? []) attachment.close();
+  if (attachments !== undefined) for (const attachment of attachments.values()) attachment.close();
 }
 
 function dropKeepAlives(internals: Internals): void {
