@@ -88,7 +88,8 @@ export interface Attachment {
 const identity = new Map<number, WeakRef<NativeObject>>();
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
-  identity.delete(internals.handle.slot);
+  // The slot may hold a newer wrapper by now (found by the fuzz): forget only a collected one.
+  if (identity.get(internals.handle.slot)?.deref() === undefined) identity.delete(internals.handle.slot);
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
     release(internals);
