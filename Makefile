@@ -20,8 +20,14 @@ TSC := $(BIN)/tsc
 DENO_RUN := $(DENO) run --allow-ffi --allow-read --allow-env
 LIB := zig/zig-out/lib/libcustody.so
 TIME ?= 60
+RUNTIME ?= both
+RUNS ?= 0
+SEED ?=
+WORKERS ?= 1
+OUT ?= .fuzz
+FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --workers=$(WORKERS) --out=$(OUT) $(if $(SEED),--seed=$(SEED))
 
-.PHONY: all install build test demo bench valgrind fuzz clean
+.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean
 
 all: build
 
@@ -66,8 +72,16 @@ valgrind: install
 	cd zig && $(ZIG) build test-binary -Dcpu=baseline
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite zig/zig-out/bin/custody-tests
 
+# The fuzz campaign (fuzz/campaign.ts): model-based runs over the widgets library, per runtime.
+#   make fuzz RUNTIME=deno|bun|both TIME=seconds RUNS=n SEED=n WORKERS=n OUT=folder
+fuzz: build
+	@status=0; \
+	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
+	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
+	exit $$status
+
 # The randomized model tests of the native core, over and over with new seeds, for TIME seconds.
-fuzz: install
+fuzz-native: install
 	cd zig && $(ZIG) build test-binary
 	scripts/fuzz-native.sh zig/zig-out/bin/custody-tests $(TIME)
 

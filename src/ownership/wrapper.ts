@@ -138,6 +138,7 @@ function forget(internals: Internals): void {
 }
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
+  // The slot may hold a newer wrapper by now (the fuzz campaign found this): forget only this one's entry.
   forget(internals);
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {

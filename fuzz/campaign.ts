@@ -1,0 +1,200 @@
+/**
+ * The fuzz campaign CLI: replays the saved corpus, then runs the property for a time budget
+ * or a number of runs in WORKERS processes, prints a progress line, and writes OUT/stats.json
+ * (AFL fuzzer_stats-like, with the state x event coverage matrix) and OUT/corpus/*.json.
+ * Exits non-zero on any failure.
+ *
+ *   deno run -A --v8-flags=--expose-gc fuzz/campaign.ts --time=60 --workers=2 --out=.fuzz
+ *   bun fuzz/campaign.ts --time=60
+ *
+ * Options: --time=SECONDS --runs=N --seed=N --workers=N --out=DIR --replay=FILE|DIR
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { runtime } from "../src/ffi/mod.ts";
+import { events, states } from "../src/ownership/transitions.ts";
+import { commandCounts, FuzzFailure, type FuzzCommand } from "./command.ts";
+import { pairIndex, reachablePairs } from "./model.ts";
+import { coverage, property } from "./run.ts";
+
+/** One saved failure. */
+export interface CorpusEntry {
+  readonly signature: string;
+  readonly seed: number;
+  readonly path: string;
+  readonly counterexample: string;
+  readonly code: string;
+  readonly runtime: string;
+  readonly message: string;
+}
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
+const time = Number(args.time ?? 60), runsLimit = Number(args.runs ?? 0), workers = Math.max(1, Number(args.workers ?? 1));
+const out = args.out ?? ".fuzz";
+const seed0 = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
+
+function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>): CorpusEntry {
+  const error = details.errorInstance;
+  const failure = error instanceof FuzzFailure ? error : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const counterexample = String(details.counterexample?.[0] ?? "");
+  const code = failure?.code ?? "THROWN";
+  const command = failure?.command.replace(/\(.*/, "") ?? "unknown";
+  return { signature: `${failure?.oracle ?? "error"}:${command}:${code}`, seed: details.seed, path: details.counterexamplePath ?? "", counterexample, code, runtime: runtime.name, message };
+}
+
+/** Replays one saved failure; returns the failure it still shows, or undefined once fixed. */
+export async function replay(entry: Pick<CorpusEntry, "seed" | "path">): Promise<CorpusEntry | undefined> {
+  const details = await fc.check(property, { seed: entry.seed, path: entry.path, numRuns: 1, endOnFailure: true });
+  return details.failed ? entryOf(details) : undefined;
+}
+
+function corpusFiles(where: string): string[] {
+  if (!existsSync(where)) return [];
+  if (where.endsWith(".json")) return [where];
+  return readdirSync(where).filter((f) => f.endsWith(".json")).sort().map((f) => `${where}/${f}`);
+}
+
+async function worker(): Promise<void> {
+  const end = Date.now() + time * 1000;
+  let runs = 0, seed = seed0;
+  const emit = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n");
+  let last = 0;
+  while (Date.now() < end && (runsLimit === 0 || runs < runsLimit)) {
+    const numRuns = runsLimit === 0 ? 5 : Math.min(5, runsLimit - runs);
+    const details = await fc.check(property, { seed, numRuns, endOnFailure: true });
+    runs += details.numRuns;
+    if (details.failed) emit({ failure: entryOf(details) });
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    if (Date.now() - last > 500 || Date.now() >= end) {
+      last = Date.now();
+      emit({ runs, commands: Object.fromEntries(commandCounts), coverage: [...coverage] });
+    }
+  }
+  emit({ runs, commands: Object.fromEntries(commandCounts), coverage: [...coverage], done: true });
+}
+
+function workerCommand(index: number): [string, string[]] {
+  const script = runtime.pathOf(new URL(import.meta.url));
+  const pass = [`--worker=true`, `--time=${time}`, `--runs=${runsLimit === 0 ? 0 : Math.ceil(runsLimit / workers)}`, `--seed=${(seed0 + index * 7919) % 2 ** 31}`];
+  if (runtime.name === "bun") return [process.execPath, [script, ...pass]];
+  return [process.execPath, ["run", "--allow-all", "--v8-flags=--expose-gc", script, ...pass]];
+}
+
+function table(matrix: number[]): string {
+  const width = Math.max(...events.map((e) => e.length)) + 1;
+  const lines = [`${"".padEnd(width)}${states.map((s) => s.padStart(10)).join("")}`];
+  for (const e of events) {
+    lines.push(`${e.padEnd(width)}${states.map((s) => {
+      const reachable = reachablePairs.some(([rs, re]) => rs === s && re === e);
+      const n = matrix[pairIndex(s, e)];
+      return (reachable ? (n === 0 ? "--" : String(n)) : "n/a").padStart(10);
+    }).join("")}`);
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  mkdirSync(`${out}/corpus`, { recursive: true });
+  const started = Date.now();
+  const failures = new Map<string, CorpusEntry>();
+  // The saved corpus first.
+  const saved = [...corpusFiles(`${out}/corpus`), ...(args.replay ? corpusFiles(args.replay) : [])];
+  for (const file of saved) {
+    const entry = JSON.parse(readFileSync(file, "utf8")) as CorpusEntry;
+    const still = await replay(entry);
+    console.log(`replay ${file}: ${still === undefined ? "passes" : `fails (${still.signature})`}`);
+    if (still !== undefined) failures.set(still.signature, still);
+  }
+  const perWorker = new Map<number, { runs: number; commands: Record<string, number>; coverage: number[] }>();
+  const total = () => {
+    let runs = 0, commands = 0;
+    const counts: Record<string, number> = {};
+    const matrix = new Array(states.length * events.length).fill(0);
+    for (const w of perWorker.values()) {
+      runs += w.runs;
+      for (const [k, v] of Object.entries(w.commands)) {
+        counts[k] = (counts[k] ?? 0) + v;
+        commands += v;
+      }
+      w.coverage.forEach((v, i) => matrix[i] += v);
+    }
+    return { runs, commands, counts, matrix };
+  };
+  const progress = () => {
+    const { runs, commands } = total();
+    const s = (Date.now() - started) / 1000;
+    process.stderr.write(`\r[${runtime.name}] ${s.toFixed(0)}s  runs ${runs}  runs/s ${(runs / s).toFixed(1)}  commands/s ${(commands / s).toFixed(0)}  failures ${failures.size}   `);
+  };
+  const timer = setInterval(progress, 1000);
+  await Promise.all(Array.from({ length: workers }, (_, i) =>
+    new Promise<void>((resolve) => {
+      const [cmd, argv] = workerCommand(i);
+      const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
+      let buffer = "";
+      child.stdout.on("data", (chunk: Uint8Array) => {
+        buffer += new TextDecoder().decode(chunk);
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (!line.startsWith("{")) continue;
+          const message = JSON.parse(line);
+          if (message.failure) {
+            const entry = message.failure as CorpusEntry;
+            if (!failures.has(entry.signature)) failures.set(entry.signature, entry);
+          } else perWorker.set(i, message);
+        }
+      });
+      child.on("close", (code) => {
+        if (code !== 0 && !perWorker.get(i)) failures.set(`worker:${i}:${code}`, { signature: `worker:crash:${code}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker ${i} exited with ${code}` });
+        resolve();
+      });
+    })
+  ));
+  clearInterval(timer);
+  progress();
+  process.stderr.write("\n");
+  const elapsed = (Date.now() - started) / 1000;
+  const { runs, commands, counts, matrix } = total();
+  const covered = reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] > 0);
+  for (const entry of failures.values()) {
+    const file = `${out}/corpus/${entry.signature.replace(/[^A-Za-z0-9_-]+/g, "_")}.json`;
+    writeFileSync(file, JSON.stringify(entry, null, 2) + "\n");
+  }
+  const stats = {
+    runtime: runtime.name,
+    start_time: Math.floor(started / 1000),
+    last_update: Math.floor(Date.now() / 1000),
+    run_time: elapsed,
+    seed: seed0,
+    workers,
+    runs,
+    commands,
+    runs_per_sec: runs / elapsed,
+    commands_per_sec: commands / elapsed,
+    commands_per_sec_per_worker: commands / elapsed / workers,
+    failures: failures.size,
+    corpus_replayed: saved.length,
+    command_counts: counts,
+    transition_coverage: { covered: covered.length, reachable: reachablePairs.length, holes: reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] === 0).map(([s, e]) => `${s} x ${e}`) },
+    coverage_matrix: Object.fromEntries(states.map((s) => [s, Object.fromEntries(events.map((e) => [e, matrix[pairIndex(s, e)]]))])),
+  };
+  const statsFile = `${out}/stats.json`;
+  const all = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")) : {};
+  all[runtime.name] = stats;
+  writeFileSync(statsFile, JSON.stringify(all, null, 2) + "\n");
+  console.log(`\n== fuzz campaign (${runtime.name}): ${runs} runs, ${commands} commands in ${elapsed.toFixed(1)} s (${stats.commands_per_sec.toFixed(0)} commands/s), ${failures.size} failures`);
+  console.log(`transition coverage: ${covered.length}/${reachablePairs.length} reachable state x event pairs`);
+  console.log(table(matrix));
+  for (const entry of failures.values()) console.log(`FAILURE ${entry.signature}: ${entry.message}\n  replay: --replay=${out}/corpus/${entry.signature.replace(/[^A-Za-z0-9_-]+/g, "_")}.json (seed ${entry.seed}, path ${entry.path})`);
+  return failures.size === 0 ? 0 : 1;
+}
+
+const isMain = (import.meta as { main?: boolean }).main ?? false;
+if (isMain && args.worker === "true") await worker();
+else if (isMain) process.exit(await main());

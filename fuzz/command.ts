@@ -1,0 +1,196 @@
+/**
+ * What every fuzz command shares: picking objects from the model, calling the real system
+ * while predicting the outcome, and the oracles that run after every command.
+ *
+ * A family of commands is one file in fuzz/commands/ exporting `family`: a name and the
+ * arbitraries of its commands. The campaign loads every file there.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { CustodyError, type ErrorCode } from "../src/errors.ts";
+import type { Event } from "../src/ownership/transitions.ts";
+import type { Model, NativeModel, WrapperModel } from "./model.ts";
+import { counters, type Real } from "./system.ts";
+
+/** A command of the fuzz. */
+export type FuzzCommand = fc.AsyncCommand<Model, Real>;
+
+/** One file of fuzz/commands/. */
+export interface Family {
+  readonly name: string;
+  readonly commands: readonly fc.Arbitrary<FuzzCommand>[];
+}
+
+/** A disagreement between the real system and the model: what failed, for the corpus signature. */
+export class FuzzFailure extends Error {
+  constructor(
+    readonly oracle: string,
+    readonly command: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Per-command counts of one process, for stats.json. */
+export const commandCounts = new Map<string, number>();
+
+/** The counters at the start of a run: the oracles compare differences. */
+export interface Baseline {
+  readonly violations: number;
+  readonly deadCalls: number;
+  readonly liveObjects: number;
+  readonly liveEntries: number;
+}
+
+/** Holds the baseline of the current run (set by the runner). */
+export const run = { baseline: undefined as Baseline | undefined };
+
+/** The oracles of design section 6, after every command. */
+export function checkOracles(model: Model, command: string): void {
+  const base = run.baseline!;
+  const now = counters();
+  if (now.violations !== base.violations) fail("allocator", command, "VIOLATION", `the tracked allocator reported ${now.violations - base.violations} violations`);
+  if (now.deadCalls !== base.deadCalls) fail("dead-call", command, "DEAD_CALL", `${now.deadCalls - base.deadCalls} calls reached the library with a dead object`);
+  const objects = now.liveObjects - base.liveObjects, expectedObjects = model.liveNatives();
+  if (objects !== expectedObjects) fail("live-objects", command, "LIVE_OBJECTS", `${objects} native objects live, the model expects ${expectedObjects}`);
+  const entries = now.liveEntries - base.liveEntries, expectedEntries = model.liveEntries();
+  if (entries !== expectedEntries) fail("registry", command, "LIVE_ENTRIES", `${entries} registry entries live, the model expects ${expectedEntries}`);
+}
+
+/** Throws a {@linkcode FuzzFailure}. */
+export function fail(oracle: string, command: string, code: string, message: string): never {
+  throw new FuzzFailure(oracle, command, code, `${command}: ${message}`);
+}
+
+/**
+ * Runs `call` expecting it to throw a CustodyError with `code`, or (undefined) to succeed.
+ * Returns the call's result when it succeeded.
+ */
+export function expectOutcome<T>(command: string, code: ErrorCode | undefined, call: () => T): T {
+  let result: T;
+  try {
+    result = call();
+  } catch (error) {
+    if (error instanceof FuzzFailure) throw error;
+    const actual = error instanceof CustodyError ? error.code : "THROWN";
+    if (code === actual) return undefined as T;
+    if (code === undefined) fail("outcome", command, actual, `expected success, got ${actual}: ${(error as Error).message}`);
+    fail("outcome", command, actual, `expected ${code}, got ${actual}: ${(error as Error).message}`);
+  }
+  if (code !== undefined) fail("outcome", command, "SUCCEEDED", `expected ${code}, but the call succeeded`);
+  return result;
+}
+
+/**
+ * The refusal a bound call raises for its object arguments, in argument order: each is used
+ * (INVALID_OBJECT when invalid), then checked for its event. Counts every pair looked at.
+ */
+export function refusalOf(model: Model, args: readonly (readonly [WrapperModel, Event])[]): ErrorCode | undefined {
+  for (const [wrapper, event] of args) {
+    model.count(wrapper, "use");
+    const use = model.predict(wrapper, "use");
+    if (!use.allowed) return use.code;
+    if (event === "use") continue;
+    const predicted = model.predict(wrapper, event);
+    if (!predicted.allowed) {
+      model.count(wrapper, event);
+      return predicted.code;
+    }
+  }
+  return undefined;
+}
+
+/** The wrappers JS holds, optionally of one kind. */
+export function heldWrappers(model: Model, kind?: string): WrapperModel[] {
+  return model.wrappers.filter((w) => w.held && (kind === undefined || w.native.kind === kind));
+}
+
+/** Picks `list[n % length]`, or undefined from an empty list. */
+export function pick<T>(list: readonly T[], n: number): T | undefined {
+  return list.length === 0 ? undefined : list[n % list.length];
+}
+
+/**
+ * Whether using `wrapper` in a native call is something custody can be asked to guard. A
+ * wrapper custody believes valid while its native object died without anyone telling custody
+ * cannot be guarded by anyone: the model never generates that call.
+ */
+export function guardable(wrapper: WrapperModel): boolean {
+  return wrapper.state === "invalid" || wrapper.native.alive;
+}
+
+/**
+ * The wrapper native code handed back for `native` (a child result, a callback argument),
+ * checked against the model: the same wrapper while custody holds one (identity), else a new
+ * one in the state the registry recorded, or borrowed. Returns the model's wrapper.
+ */
+export function identify(model: Model, real: Real, native: NativeModel, object: unknown, command: string): WrapperModel {
+  const entry = native.entry;
+  if (entry !== undefined && !entry.collected) {
+    const known = entry.held ? real.held[entry.id] : real.weak[entry.id]?.deref();
+    if (known !== undefined) {
+      if (object !== known) fail("identity", command, "IDENTITY", `a new wrapper came back for ${native.kind} #${native.id}, which custody still holds`);
+      if (!entry.held) {
+        entry.held = true;
+        real.held[entry.id] = known;
+        real.weak[entry.id] = undefined;
+      }
+      return entry;
+    }
+    // Collected meanwhile: its finalizer may not have run yet, the entry stays.
+    model.apply(entry, "collect");
+    entry.collected = true;
+  }
+  for (const w of model.wrappers) if (w.held && real.held[w.id] === object) fail("identity", command, "IDENTITY", `an old wrapper came back for a new registry entry`);
+  const wrapper = model.addWrapper(native, native.entry?.state ?? "borrowed");
+  real.add(object as never);
+  return wrapper;
+}
+
+/** A command with a name, arguments for its label, a precondition and a body. */
+export abstract class Step implements FuzzCommand {
+  abstract readonly name: string;
+  /** Whether the command can run on this model (resolves its picks). */
+  abstract check(model: Readonly<Model>): boolean;
+  /** Runs it on the real system and the model together. */
+  abstract act(model: Model, real: Real): void | Promise<void>;
+  /** The command's arguments for the counterexample. */
+  abstract describe(): string;
+
+  async run(model: Model, real: Real): Promise<void> {
+    commandCounts.set(this.name, (commandCounts.get(this.name) ?? 0) + 1);
+    await this.act(model, real);
+    checkOracles(model, this.toString());
+  }
+
+  toString(): string {
+    return `${this.name}(${this.describe()})`;
+  }
+}
+
+/** A small non-negative integer, to pick an object among those that fit. */
+export const index: fc.Arbitrary<number> = fc.nat(1023);
+
+/** Builds a {@linkcode Step} from functions: most commands are a few lines. */
+export function step(
+  name: string,
+  args: string,
+  check: (model: Readonly<Model>) => boolean,
+  act: (model: Model, real: Real, label: string) => void | Promise<void>,
+): Step {
+  return new (class extends Step {
+    readonly name = name;
+    check(model: Readonly<Model>): boolean {
+      return check(model);
+    }
+    act(model: Model, real: Real): void | Promise<void> {
+      return act(model, real, this.toString());
+    }
+    describe(): string {
+      return args;
+    }
+  })();
+}

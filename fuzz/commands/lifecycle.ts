@@ -1,0 +1,110 @@
+/**
+ * Creating objects (own), using them, and every way JS lets go of one: release, dispose,
+ * and dropping the last reference followed by a forced garbage collection.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import type { NativeObject } from "../../src/ownership/wrapper.ts";
+import { expectOutcome, type Family, fail, guardable, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
+import type { Model, WrapperModel } from "../model.ts";
+import { collect, lib, type Real } from "../system.ts";
+
+function created(model: Model, real: Real, kind: string, object: NativeObject | null, label: string): void {
+  if (object === null) fail("outcome", label, "NULL", "a factory returned null");
+  model.addWrapper(model.addNative(kind), "owned");
+  real.add(object);
+}
+
+const newWindow = fc.constant(null).map(() =>
+  step("newWindow", "", () => true, (model, real, label) => created(model, real, "Window", lib.wg_window_new(0, 0), label))
+);
+
+const newWidget = fc.boolean().map((button) =>
+  step("newWidget", button ? "button" : "label", () => true, (model, real, label) =>
+    created(model, real, "Widget", button ? lib.wg_button_new(0, 0) : lib.wg_label_new(0, 0), label))
+);
+
+const widgets = (model: Readonly<Model>) => heldWrappers(model as Model, "Widget").filter(guardable);
+
+const clone = index.map((n) =>
+  step("clone", `widget ${n}`, (m) => widgets(m).length > 0, (model, real, label) => {
+    const source = pick(widgets(model), n)!;
+    const code = refusalOf(model, [[source, "use"]]);
+    const copy = expectOutcome(label, code, () => lib.wg_widget_clone(real.get<"Widget">(source.id)));
+    if (code !== undefined) return;
+    created(model, real, "Widget", copy, label);
+    model.natives[model.natives.length - 1].visible = source.native.visible;
+  })
+);
+
+const setVisible = fc.tuple(index, fc.boolean()).map(([n, visible]) =>
+  step("setVisible", `widget ${n}, ${visible}`, (m) => widgets(m).length > 0, (model, real, label) => {
+    const widget = pick(widgets(model), n)!;
+    const code = refusalOf(model, [[widget, "use"]]);
+    const status = expectOutcome(label, code, () => lib.wg_widget_set_visible(real.get<"Widget">(widget.id), visible ? 1 : 0));
+    if (code !== undefined) return;
+    if (status !== 0) fail("outcome", label, "STATUS", `set_visible returned ${status}`);
+    widget.native.visible = visible;
+  })
+);
+
+const anyHeld = (model: Readonly<Model>) => heldWrappers(model as Model).filter(guardable);
+
+/** release() or [Symbol.dispose]() on any wrapper JS holds, valid or not. */
+function letGo(event: "release" | "dispose") {
+  return index.map((n) =>
+    step(event, `object ${n}`, (m) => anyHeld(m).length > 0, (model, real, label) => {
+      const wrapper = pick(anyHeld(model), n)!;
+      const prediction = model.apply(wrapper, event);
+      const object = real.get(wrapper.id);
+      expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => event === "release" ? object.release() : object[Symbol.dispose]());
+    })
+  );
+}
+
+const drop = index.map((n) =>
+  step("drop", `object ${n}`, (m) => heldWrappers(m as Model).length > 0, (model, real) => {
+    const wrapper = pick(heldWrappers(model), n)!;
+    wrapper.held = false;
+    real.drop(wrapper.id);
+  })
+);
+
+/** The wrappers dropped and not collected yet. */
+export function dropped(model: Readonly<Model>): WrapperModel[] {
+  return model.wrappers.filter((w) => !w.held && !w.collected);
+}
+
+/**
+ * Forces a collection, then applies `collect` to every dropped wrapper the runtime collected
+ * (renderers first: their keep-alives go with them). A wrapper something keeps alive must survive.
+ */
+export async function collectDropped(model: Model, real: Real, label: string): Promise<void> {
+  await collect();
+  model.collections++;
+  const gone = dropped(model).filter((w) => real.weak[w.id]?.deref() === undefined);
+  gone.sort((a, b) => Number(b.keeps !== undefined) - Number(a.keeps !== undefined));
+  for (const wrapper of gone) {
+    model.apply(wrapper, "collect");
+    wrapper.collected = true;
+    real.weak[wrapper.id] = undefined;
+  }
+  for (const wrapper of gone) {
+    if (wrapper.state === "invalid") continue;
+    for (const nurse of wrapper.native.keptBy) {
+      if (nurse.state !== "invalid") fail("keep-alive", label, "COLLECTED", `${wrapper.native.kind} #${wrapper.native.id} was collected while a renderer keeps it alive`);
+    }
+  }
+}
+
+const gc = fc.constant(null).map(() =>
+  // A forced collection costs milliseconds: once per run keeps commands cheap.
+  step("dropThenGc", "", (m) => m.collections === 0 && dropped(m).length > 0, (model, real, label) => collectDropped(model, real, label))
+);
+
+/** The lifecycle family. */
+export const family: Family = {
+  name: "lifecycle",
+  commands: [newWindow, newWidget, newWidget, clone, setVisible, letGo("release"), letGo("dispose"), drop, gc],
+};

@@ -1,0 +1,32 @@
+/**
+ * Native code destroying objects behind JS's back and telling custody: close_hidden from the
+ * JS thread, and from a native thread (then joined).
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { expectOutcome, type Family, fail, index, pick, refusalOf, step } from "../command.ts";
+import { lib } from "../system.ts";
+import { usable } from "./parents.ts";
+
+const closeHidden = fc.tuple(index, fc.boolean()).map(([i, onThread]) =>
+  step("closeHidden", `window ${i}, ${onThread ? "native thread" : "JS thread"}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+    const window = pick(usable(model, "Window"), i)!;
+    const code = refusalOf(model, [[window, "use"]]);
+    const w = real.get<"Window">(window.id);
+    const result = expectOutcome(label, code, () => {
+      if (!onThread) return Number(lib.wg_window_close_hidden(w));
+      const status = lib.wg_window_close_hidden_async(w);
+      lib.wg_join_threads();
+      return status;
+    });
+    if (code !== undefined) return;
+    const hidden = window.native.children.filter((c) => !c.visible);
+    const expected = onThread ? 0 : hidden.length;
+    if (result !== expected) fail("outcome", label, "RESULT", `close_hidden returned ${result}, the model expects ${expected}`);
+    for (const child of hidden) model.destroyNotified(child);
+  })
+);
+
+/** The native family. */
+export const family: Family = { name: "native", commands: [closeHidden] };

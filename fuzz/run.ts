@@ -1,0 +1,79 @@
+/**
+ * One fuzz property: a generated command sequence run against a fresh model and the real
+ * system, then everything released, garbage collected, and checked for leaks. Families are
+ * loaded from every file in fuzz/commands/.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { readdirSync } from "node:fs";
+import { borrow } from "../src/ownership/wrapper.ts";
+import { checkOracles, type Family, fail, type FuzzCommand, run } from "./command.ts";
+import { collectDropped, dropped } from "./commands/lifecycle.ts";
+import { Model } from "./model.ts";
+import { counters, lib, Real, types } from "./system.ts";
+
+const folder = new URL("./commands/", import.meta.url);
+const files = readdirSync(folder).filter((f) => f.endsWith(".ts")).sort();
+/** Every family of commands. */
+export const families: Family[] = await Promise.all(files.map(async (f) => (await import(new URL(f, folder).href) as { family: Family }).family));
+
+/** The arbitrary of one run's commands. */
+export const commandsArbitrary: fc.Arbitrary<Iterable<FuzzCommand>> = fc.commands(families.flatMap((f) => [...f.commands]), { maxCommands: 600, size: "max" });
+
+/** Coverage over every run of this process: state x event counts. */
+export const coverage = new Uint32Array(5 * 14);
+
+/** Releases everything the run left, forces collection, and checks that nothing leaks. */
+async function finish(model: Model, real: Real): Promise<void> {
+  const label = "cleanup";
+  for (let round = 0; round < 20; round++) {
+    for (const wrapper of model.wrappers) {
+      if (!wrapper.held || !wrapper.native.alive && wrapper.state !== "invalid") continue;
+      const object = real.get(wrapper.id);
+      if (wrapper.state === "owned") {
+        model.apply(wrapper, "release");
+        object.release();
+      } else if (wrapper.state === "native") {
+        model.apply(wrapper, "invalidate");
+        lib.wg_widget_destroy(object as never);
+        model.destroyNative(wrapper.native);
+      }
+    }
+    // Natively owned objects whose wrapper was collected: native code destroys them.
+    for (const native of model.natives) {
+      const entry = native.entry;
+      if (!native.alive || entry === undefined || !entry.collected || entry.state !== "native") continue;
+      const again = borrow(types.Widget, real.address[entry.id]);
+      const wrapper = model.addWrapper(native, "native");
+      real.add(again);
+      model.apply(wrapper, "invalidate");
+      lib.wg_widget_destroy(again as never);
+      model.destroyNative(native);
+    }
+    if (dropped(model).length === 0) break;
+    await collectDropped(model, real, label);
+    if (round > 10) {
+      // A conservative collector may keep a dropped wrapper: take it back and release it.
+      for (const wrapper of dropped(model)) {
+        const object = real.weak[wrapper.id]?.deref();
+        if (object === undefined) continue;
+        wrapper.held = true;
+        real.held[wrapper.id] = object;
+      }
+    }
+  }
+  checkOracles(model, label);
+  if (model.liveNatives() !== 0) fail("leak", label, "LEAK", `${model.liveNatives()} native objects are left after releasing everything`);
+  if (dropped(model).length !== 0) fail("leak", label, "NOT_COLLECTED", `${dropped(model).length} dropped wrappers were never collected`);
+}
+
+/** The property every run checks. */
+export const property = fc.asyncProperty(commandsArbitrary, async (commands) => {
+  const base = counters();
+  run.baseline = base;
+  const model = new Model(coverage);
+  const real = new Real();
+  await fc.asyncModelRun(() => ({ model, real }), commands);
+  await finish(model, real);
+});

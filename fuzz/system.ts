@@ -1,0 +1,91 @@
+/**
+ * The system under test: the widget library bound through custody (examples/widgets.ts),
+ * plus the ownership variants the fuzz needs (steal always, on success and safe), and the
+ * wrappers JS holds, indexed like the model's.
+ *
+ * @module
+ */
+import { widgetsDeclaration, widgetsPath } from "../examples/widgets.ts";
+import { bind, type Wrapper } from "../src/bindings/bind.ts";
+import type { Declaration } from "../src/bindings/declaration.ts";
+import { runtime } from "../src/ffi/mod.ts";
+import { addressOf, type NativeObject } from "../src/ownership/wrapper.ts";
+import { stats, violationCount } from "../src/stats.ts";
+
+/** The widgets declaration and, under other names, the same functions with other ownership hints. */
+export const fuzzDeclaration = {
+  types: widgetsDeclaration.types,
+  functions: {
+    ...widgetsDeclaration.functions,
+    add_child_stealing: { symbol: "wg_window_add_child", parameters: [{ object: "Window" }, { object: "Widget", steal: "always" }], result: "i32" },
+    add_child_stealing_on_success: {
+      symbol: "wg_window_add_child",
+      parameters: [{ object: "Window" }, { object: "Widget", steal: "onSuccess" }],
+      result: "i32",
+    },
+    give_widget_away_safely: { symbol: "wg_widget_set_visible", parameters: [{ object: "Widget", steal: "safe" }, "u32"], result: "i32" },
+    wg_window_close_hidden_async: { parameters: [{ object: "Window" }], result: "i32" },
+    wg_join_threads: { parameters: [], result: "void" },
+  },
+} as const satisfies Declaration;
+
+const binding = bind(widgetsPath, fuzzDeclaration);
+/** The bound functions. */
+export const lib = binding.functions;
+/** The bound object types. */
+export const types = binding.types;
+
+/** A wrapper, typed loosely: commands pass any wrapper to any function to misuse it on purpose. */
+export type AnyWrapper = Wrapper<string>;
+
+/** What JS holds in one run, indexed by the model's wrapper ids. */
+export class Real {
+  /** Strong references; undefined once dropped. */
+  readonly held: (NativeObject | undefined)[] = [];
+  /** Weak references to dropped wrappers, to tell when they were collected. */
+  readonly weak: (WeakRef<NativeObject> | undefined)[] = [];
+  /** Native addresses, to find an object again once its wrapper was collected. */
+  readonly address: number[] = [];
+
+  add(object: NativeObject): void {
+    this.held.push(object);
+    this.weak.push(undefined);
+    this.address.push(addressOf(object));
+  }
+
+  get<T extends string = string>(id: number): Wrapper<T> {
+    const object = this.held[id];
+    if (object === undefined) throw new Error(`fuzz: wrapper ${id} is not held`);
+    return object as Wrapper<T>;
+  }
+
+  drop(id: number): void {
+    const object = this.held[id];
+    if (object === undefined) return;
+    this.weak[id] = new WeakRef(object);
+    this.held[id] = undefined;
+  }
+}
+
+/** The counters the oracles compare, read without allocating much. */
+export function counters(): { violations: number; deadCalls: number; liveObjects: number; liveEntries: number } {
+  return {
+    violations: violationCount(),
+    deadCalls: Number(lib.wg_dead_calls()),
+    liveObjects: Number(lib.wg_live_objects()),
+    liveEntries: stats().capsulesLive,
+  };
+}
+
+/** A macrotask boundary: finalization callbacks scheduled by a collection run before it ends. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Forces a full collection and lets the finalizers it queued run. */
+export async function collect(): Promise<void> {
+  await tick();
+  runtime.collectGarbage();
+  await tick();
+  await tick();
+}
