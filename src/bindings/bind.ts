@@ -349,7 +349,8 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
     }
     // Callbacks are made only once every check passed, so a refused call leaves none open.
     const made: [ManagedCallback, CallbackParameter, number][] = callbackParameters.map(({ index, p }) => {
-      const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, p.boundTo !== undefined);
+      const owner = p.boundTo === undefined ? undefined : args[p.boundTo] as NativeObject;
+      const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, owner, `${name}()`);
       native[index] = managed.pointer;
       return [managed, p, index];
     });

@@ -60,7 +60,7 @@ export function objectType(
 }
 
 /** Owner codes written into the registry entry, so native code and dumps can tell. */
-const ownerCodes: Readonly<Record<State, number>> = { owned: 1, borrowed: 2, child: 3, native: 4, invalid: 0 };
+export const ownerCodes: Readonly<Record<State, number>> = { owned: 1, borrowed: 2, child: 3, native: 4, invalid: 0 };
 
 /** States in which the table lets a wrapper be used: the fast path reads the table once. */
 const usable: ReadonlySet<State> = new Set(states.filter((s) => isAllowed(transitions[s].use)));
@@ -334,6 +334,11 @@ export type KeepAliveMode = "set" | "add" | "remove";
  * @throws {CustodyError} `INVALID_OBJECT` when the nurse or (to add) the patient is invalid.
  */
 export function keepAlive(nurse: NativeObject, patient: NativeObject | null, slot = "", mode: KeepAliveMode = "add"): void {
+  for (const [role, value] of [["nurse", nurse], ["patient", patient]] as const) {
+    if (!(value instanceof NativeObject) && (role === "nurse" || value !== null)) {
+      throw new CustodyError("INVALID_ARGUMENT", `Cannot keep alive: the ${role} must be a custody wrapper, not ${value === null ? "null" : typeof value}`);
+    }
+  }
   use(nurse);
   const internals = internalsOf(nurse);
   const slots = internals.keepAlives ??= new Map<string, NativeObject[]>();
@@ -478,4 +483,15 @@ export function own(type: ObjectType, address: number): NativeObject {
  */
 export function borrow(type: ObjectType, address: number): NativeObject {
   return register(type, address, "borrowed").object;
+}
+
+/**
+ * {@linkcode borrow}, also saying whether this call introduced the wrapper (false when JS
+ * already held one for the object): a callback invalidates only what its arguments introduced.
+ *
+ * @throws {CustodyError} `NULL_POINTER` for address 0.
+ */
+export function borrowIntroduced(type: ObjectType, address: number): { readonly object: NativeObject; readonly introduced: boolean } {
+  const { object, existing } = register(type, address, "borrowed");
+  return { object, introduced: !existing };
 }
