@@ -37,6 +37,8 @@ import * as registry from "../registry.ts";
 import { enterNative, leaveNative, type ManagedCallback, makeCallback, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 import { applyRules, type BindOptions } from "./rules.ts";
+import { checkAllocation, declareAllocation } from "./allocation.ts";
+import { jsDestructor } from "./destructors.ts";
 
 /** A wrapper of the native type named `Name`. */
 export type Wrapper<Name extends string> = NativeObject & { readonly typeName: Name };
@@ -219,9 +221,14 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
   const types: Record<string, ObjectType> = {};
   for (const [name, type] of Object.entries(declaration.types) as [string, Declaration["types"][string]][]) {
     types[name] = objectType(name, {
-      destructor: type.destructor === undefined ? 0 : symbolAddress(path, type.destructor),
+      destructor: type.destructor === undefined
+        ? 0
+        : typeof type.destructor === "function"
+        ? jsDestructor(name, type.destructor).pointer
+        : symbolAddress(path, type.destructor),
       notifiesDestruction: type.notifiesDestruction ?? false,
     });
+    if (type.allocationTag !== undefined) declareAllocation(types[name], type.allocationTag);
   }
 
   const functions: Record<string, unknown> = {};
@@ -345,6 +352,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
         taken.add(object);
         check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
+        if (event !== "orphan") checkAllocation(types[p.object], addressOf(object), `pass to ${name}, which takes or destroys it,`);
       }
     }
     // Callbacks are made only once every check passed, so a refused call leaves none open.
@@ -413,6 +421,7 @@ function wrapResult(name: string, result: ObjectResult, address: number, args: u
   if (address === 0) return null;
   switch (result.ownership) {
     case "own":
+      checkAllocation(type, address, `own the result of ${name},`);
       return own(type, address);
     case "borrow":
       return borrow(type, address);

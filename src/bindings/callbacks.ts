@@ -262,10 +262,17 @@ export function makeCallback(
     native.close();
     throw error;
   }
-  const name = fn.name || "(anonymous)";
+  managed = new ManagedCallback(native, gate, fn, !declaration.threadSafe, describer(fn.name, origin, boundTo));
+  return managed;
+}
+
+/**
+ * The description of a callback, made outside `makeCallback`: a closure made there would
+ * share its scope, which holds the function, and keep whatever it captured alive after close.
+ */
+function describer(name: string, origin: string, boundTo: NativeObject | undefined): () => string {
   // A weak reference: the report must not keep the owner alive.
   const owner = boundTo === undefined ? undefined : new WeakRef(boundTo);
-  const describe = () => `callback ${name} passed to ${origin}${owner === undefined ? "" : `, bound to ${owner.deref() ?? "an object already collected"}`}`;
-  managed = new ManagedCallback(native, gate, fn, !declaration.threadSafe, describe);
-  return managed;
+  const bound = () => owner === undefined ? "" : `, bound to ${owner.deref() ?? "an object already collected"}`;
+  return () => `callback ${name || "(anonymous)"} passed to ${origin}${bound()}`;
 }
