@@ -34,13 +34,18 @@ export type {
   TypeDeclaration,
 } from "./src/bindings/declaration.ts";
 export { closeCallback, openCallbacks, retain } from "./src/bindings/callbacks.ts";
+export { jsDestructor } from "./src/bindings/destructors.ts";
+export type { JsDestructor } from "./src/bindings/destructors.ts";
+export { drainGates } from "./src/bindings/gates.ts";
+export { onUnraisable } from "./src/bindings/unraisable.ts";
+export type { Unraisable } from "./src/bindings/unraisable.ts";
 export { isValid, keptAlive, NativeObject } from "./src/ownership/wrapper.ts";
 export { dump } from "./src/ownership/dump.ts";
 export type { Dump } from "./src/ownership/dump.ts";
 export { events, states, transitions } from "./src/ownership/transitions.ts";
 export type { Effect, Event, Outcome, State } from "./src/ownership/transitions.ts";
 export { formatLeaks, hasLeaks, leaks, reportLeaksAtExit } from "./src/leaks.ts";
-export type { LeakReport } from "./src/leaks.ts";
+export type { ExitOptions, LeakedObject, LeakReport } from "./src/leaks.ts";
 export * as allocator from "./src/allocator.ts";
 export * as registry from "./src/registry.ts";
 export { stats, violationCount } from "./src/stats.ts";

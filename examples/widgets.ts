@@ -31,6 +31,11 @@ export const widgetsDeclaration = {
     wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Window", ownership: "known" } },
     wg_widget_destroy: { parameters: [{ object: "Widget", invalidates: true }], result: "void" },
     wg_window_add_child: { parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }], result: "i32" },
+    wg_window_add_children: {
+      parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }, { object: "Widget", stealInto: 0 }],
+      result: "i32",
+    },
+    wg_window_shared: { parameters: [], result: { object: "Window", ownership: "borrow" } },
     wg_window_detach: { parameters: [{ object: "Window" }, { object: "Widget", parent: "remove" }], result: "i32" },
     wg_window_destroy_child: { parameters: [{ object: "Window" }, { object: "Widget", invalidates: true }], result: "i32" },
     wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
@@ -50,7 +55,20 @@ export const widgetsDeclaration = {
       parameters: [{ object: "Window" }, { callback: { parameters: [{ object: "Event" }, "pointer"], result: "i32" }, boundTo: 0 }, "pointer"],
       result: "i32",
     },
+    wg_window_on_event_from_any_thread: {
+      symbol: "wg_window_on_event",
+      parameters: [
+        { object: "Window" },
+        { callback: { parameters: [{ object: "Event" }, "pointer"], result: "i32", threadSafe: true }, boundTo: 0 },
+        "pointer",
+      ],
+      result: "i32",
+    },
     wg_window_emit: { parameters: [{ object: "Window" }, "u32", { object: "Widget", nullable: true }], result: "i32" },
+    wg_window_emit_on_thread: { parameters: [{ object: "Window" }, "u32"], result: "i32" },
+    wg_window_emit_from_thread: { parameters: [{ object: "Window" }, "u32"], result: "i32" },
+    wg_thread_result: { parameters: [], result: "i32" },
+    wg_join_threads: { parameters: [], result: "void" },
     wg_event_kind: { parameters: [{ object: "Event" }], result: "i64" },
     wg_event_target: { parameters: [{ object: "Event" }], result: { object: "Widget", ownership: "borrow" } },
     wg_window_for_each_child: {

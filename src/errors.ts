@@ -20,11 +20,14 @@ export type ErrorCode =
   | "ALREADY_INITIALIZED"
   | "NAME_TOO_LONG"
   | "ALREADY_REGISTERED"
+  | "ALREADY_OWNED"
   // The ownership state machine (`src/ownership/transitions.ts`).
   | "INVALID_OBJECT"
   | "NOT_OWNER"
   | "DOUBLE_RELEASE"
-  | "ALREADY_OWNED";
+  // Bindings: callbacks and allocations.
+  | "WRONG_THREAD"
+  | "FOREIGN_MEMORY";
 
 const descriptions: Record<ErrorCode, string> = {
   STALE_HANDLE: "the handle's object was already destroyed",
@@ -43,7 +46,9 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_OBJECT: "the object is no longer valid",
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",
-  ALREADY_OWNED: "custody already holds a wrapper of that object",
+  ALREADY_OWNED: "another owner already destroys that memory",
+  WRONG_THREAD: "a callback that is not thread-safe was called from another thread",
+  FOREIGN_MEMORY: "the memory does not come from the allocator the type declares",
 };
 
 /**

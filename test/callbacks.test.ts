@@ -5,13 +5,29 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { closeCallback, openCallbacks, retain } from "../src/bindings/callbacks.ts";
 import type { Wrapper } from "../src/bindings/bind.ts";
-import { use } from "../src/ownership/wrapper.ts";
-import { widgetsLibrary } from "../examples/widgets.ts";
+import { apply, borrow, use } from "../src/ownership/wrapper.ts";
+import { bind } from "../src/bindings/bind.ts";
+import { widgetsDeclaration, widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
 import { throwsCode } from "./helpers.ts";
 import { widgets as raw } from "./widgets_library.ts";
 
 const w = widgetsLibrary.functions;
 const deadCallsAtStart = w.wg_dead_calls();
+// The event callback with its context declared as a Window: the window itself comes back as an argument.
+const withWindow = bind(widgetsPath, {
+  types: widgetsDeclaration.types,
+  functions: {
+    on_event_with_window: {
+      symbol: "wg_window_on_event",
+      parameters: [
+        { object: "Window" },
+        { callback: { parameters: [{ object: "Event" }, { object: "Window" }], result: "i32" }, boundTo: 0 },
+        "pointer",
+      ],
+      result: "i32",
+    },
+  },
+}).functions;
 
 
 describe("callbacks", () => {
@@ -44,6 +60,32 @@ describe("callbacks", () => {
     w.wg_window_emit(win, 1, target);
     assert.equal(seen, target, "the same wrapper");
     assert.ok(target.isValid);
+    win.release();
+  });
+
+  it("a borrowed wrapper JS held before the call, passed back as an argument, stays valid after it", () => {
+    const address = raw.wg_window_new(0, 0);
+    const win = borrow(widgetsLibrary.types.Window, address) as Wrapper<"Window">;
+    assert.equal(win.state, "borrowed");
+    let argument: Wrapper<"Window"> | null = null;
+    withWindow.on_event_with_window(win, (_event, self) => (argument = self, 0), address);
+    assert.equal(w.wg_window_emit(win, 1, null), 0);
+    assert.equal(argument, win, "the same wrapper");
+    assert.equal(win.state, "borrowed", "not invalidated: the argument did not introduce it");
+    assert.equal(w.wg_window_child_count(win), 0);
+    raw.wg_window_destroy(address);
+    apply(win, "nativeDestroyed", { event: "nativeDestroyed", by: "test" });
+  });
+
+  it("a wrapper a callback argument introduced is invalid after the callback, even a Window", () => {
+    const win = w.wg_window_new(0, 0)!;
+    const stranger = raw.wg_window_new(0, 0);
+    let argument: Wrapper<"Window"> | null = null;
+    withWindow.on_event_with_window(win, (_event, other) => (argument = other, 0), stranger);
+    w.wg_window_emit(win, 1, null);
+    assert.notEqual(argument, win);
+    assert.equal(argument!.isValid, false, "introduced by the argument: borrowed for the call only");
+    raw.wg_window_destroy(stranger);
     win.release();
   });
 

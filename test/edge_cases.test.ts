@@ -3,16 +3,20 @@
 // Every test also holds the line that no call reaches native code with a dead object.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { bind, registry, runtime, stats } from "../mod.ts";
+import fc from "fast-check";
+import { allocator, bind, closeCallback, CustodyError, formatLeaks, leaks, registry, runtime, stats, violationCount } from "../mod.ts";
 import type { Wrapper } from "../src/bindings/bind.ts";
+import { jsDestructor } from "../src/bindings/destructors.ts";
+import { onUnraisable, type Unraisable } from "../src/bindings/unraisable.ts";
 import { dump } from "../src/ownership/dump.ts";
-import { apply, borrow, handleOf, keptAlive, own, use } from "../src/ownership/wrapper.ts";
+import { events, isAllowed, transitions } from "../src/ownership/transitions.ts";
+import { apply, borrow, handleOf, keepAlive, keptAlive, type NativeObject, own, use } from "../src/ownership/wrapper.ts";
 import { widgets as raw } from "./widgets_library.ts";
 import { widgetsDeclaration, widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
-import { collectUntil, throwsCode } from "./helpers.ts";
+import { collectUntil, runModule, throwsCode } from "./helpers.ts";
 
 const w = widgetsLibrary.functions;
-const { Window, Widget } = widgetsLibrary.types;
+const { Window, Widget, Renderer } = widgetsLibrary.types;
 const deadCallsAtStart = w.wg_dead_calls();
 
 // Variants of the widget functions with other ownership hints, for the steal cases.
@@ -24,8 +28,42 @@ const variants = bind(widgetsPath, {
     detach_stealing_always: { symbol: "wg_window_detach", parameters: [{ object: "Window" }, { object: "Widget", steal: "always" }], result: "i32" },
     give_window_away: { symbol: "wg_window_destroy", parameters: [{ object: "Window", steal: "always" }], result: "void" },
     give_widget_away_safely: { symbol: "wg_widget_set_visible", parameters: [{ object: "Widget", steal: "safe" }, "u32"], result: "i32" },
+    parent_keeping: {
+      symbol: "wg_widget_parent",
+      parameters: [{ object: "Widget", keepAlive: { by: "result" } }],
+      result: { object: "Window", ownership: "known" },
+    },
+    parent_as_owned_widget: { symbol: "wg_widget_parent", parameters: [{ object: "Widget" }], result: { object: "Widget", ownership: "own" } },
+    entangle: {
+      symbol: "wg_renderer_set_source",
+      parameters: [{ object: "Renderer", keepAlive: { by: 1, slot: "renderer" } }, { object: "Widget", keepAlive: { by: 0, slot: "source", mode: "set" } }],
+      result: "i32",
+    },
   },
 }).functions;
+
+// The widget types declared with the allocator their objects come from, for the allocation cases.
+const tagged = bind(widgetsPath, {
+  types: {
+    ...widgetsDeclaration.types,
+    Window: { destructor: "wg_window_destroy", allocationTag: "widgets" },
+    Widget: { destructor: "wg_widget_destroy", notifiesDestruction: true, allocationTag: "widgets" },
+  },
+  functions: {
+    take_shared_window: { symbol: "wg_window_shared", parameters: [], result: { object: "Window", ownership: "own" } },
+    new_window: { symbol: "wg_window_new", parameters: ["pointer", "usize"], result: { object: "Window", ownership: "own" } },
+    destroy_widget: { symbol: "wg_widget_destroy", parameters: [{ object: "Widget", invalidates: true }], result: "void" },
+    give_widget_away_safely: { symbol: "wg_widget_set_visible", parameters: [{ object: "Widget", steal: "safe" }, "u32"], result: "i32" },
+  },
+}).functions;
+
+const mod = new URL("../mod.ts", import.meta.url).href;
+const widgetsModule = new URL("../examples/widgets.ts", import.meta.url).href;
+
+/** Turns of the event loop until `done()`, at most about two seconds. */
+async function turnsUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+}
 
 const newWindow = () => w.wg_window_new(0, 0)!;
 const newButton = () => w.wg_button_new(0, 0)!;
@@ -55,6 +93,19 @@ describe("edge cases from other binding systems", () => {
     const win = newWindow();
     throwsCode(() => own(Window, use(win)), "ALREADY_OWNED");
     win.release();
+  });
+
+
+  it("3.1.4 taking ownership of memory no allocator gave out is refused", () => {
+    const entries = stats().capsulesLive;
+    throwsCode(() => tagged.take_shared_window(), "FOREIGN_MEMORY", /not a block of custody's tracked allocator/);
+    assert.equal(stats().capsulesLive, entries, "nothing was registered");
+    const shared = w.wg_window_shared()!;
+    assert.equal(shared.state, "borrowed", "declared right, it is borrowed");
+    assert.equal(w.wg_window_child_count(shared), 0, "and the static window is still fine");
+    const heap = tagged.new_window(0, 0)!;
+    assert.equal(heap.state, "owned", "a block of the declared allocator is owned as before");
+    heap.release();
   });
 
   it("3.2.5 transfer twice: the second throws and no destructor runs again", () => {
@@ -129,6 +180,20 @@ describe("edge cases from other binding systems", () => {
     throwsCode(() => w.wg_widget_set_visible(child, 0), "INVALID_OBJECT");
   });
 
+
+  it("3.2.11 allocator mismatch on transfer: memory of another allocator is refused before the call", () => {
+    const block = allocator.malloc(128, { tag: "js-scratch" });
+    const impostor = borrow(Widget, block) as Wrapper<"Widget">;
+    throwsCode(() => tagged.destroy_widget(impostor), "FOREIGN_MEMORY", /allocated under tag "js-scratch"/);
+    throwsCode(() => tagged.give_widget_away_safely(impostor, 1), "FOREIGN_MEMORY");
+    assert.equal(impostor.state, "borrowed", "nothing changed");
+    apply(impostor, "nativeDestroyed", { event: "nativeDestroyed", by: "test" });
+    assert.equal(allocator.free(block), "freed", "JS frees what JS allocated");
+    const button = newButton();
+    tagged.destroy_widget(button);
+    assert.equal(button.isValid, false, "the library's own widgets pass");
+  });
+
   it("3.2.12 use after transfer: every use throws, release throws, nothing reaches native code", () => {
     const win = newWindow();
     variants.give_window_away(win);
@@ -136,6 +201,28 @@ describe("edge cases from other binding systems", () => {
     throwsCode(() => win.release(), "INVALID_OBJECT");
     throwsCode(() => variants.give_window_away(win), "INVALID_OBJECT");
     win[Symbol.dispose]();
+  });
+
+
+  it("3.2.13 a relinquished wrapper cannot be brought back by any event", () => {
+    for (const event of events) {
+      const outcome = transitions.invalid[event];
+      if (isAllowed(outcome)) assert.equal(outcome.to, "invalid", `${event} leads out of invalid`);
+    }
+    const win = newWindow();
+    const b = newButton();
+    variants.add_child_stealing(win, b);
+    for (const event of events) {
+      try {
+        apply(b, event, { event, by: "test" }, { parent: win });
+      } catch (error) {
+        assert.ok(error instanceof CustodyError && error.code === "INVALID_OBJECT", `${event}: ${error}`);
+      }
+      assert.equal(b.state, "invalid", event);
+    }
+    throwsCode(() => w.wg_window_add_child(win, b), "INVALID_OBJECT");
+    assert.notEqual(w.wg_window_child_at(win, 0), b, "reached again, it is a new wrapper");
+    win.release();
   });
 
   it("3.2.14 false invalidation: reached again through a borrowed path, the object gets a valid new wrapper", () => {
@@ -234,6 +321,30 @@ describe("edge cases from other binding systems", () => {
     }
   });
 
+
+  it("3.3.22 parenting a sequence: all or nothing", () => {
+    const win = newWindow();
+    const other = newWindow();
+    const a = newButton();
+    const b = newButton();
+    const released = newButton();
+    released.release();
+    throwsCode(() => w.wg_window_add_children(win, a, released), "INVALID_OBJECT");
+    assert.equal(a.state, "owned", "refused before the call: the first was not taken");
+    w.wg_window_add_child(other, b);
+    assert.equal(w.wg_window_add_children(win, a, b), -2, "the library refuses: b is in another window");
+    assert.equal(a.state, "owned");
+    assert.equal(w.wg_widget_parent(a), null, "natively not parented either");
+    assert.equal(registry.info(handleOf(a)).parent, null);
+    assert.equal(w.wg_widget_parent(b), other);
+    w.wg_window_detach(other, b);
+    assert.equal(w.wg_window_add_children(win, a, b), 0);
+    assert.deepEqual([a.state, b.state, w.wg_window_child_count(win)], ["child", "child", 2]);
+    win.release();
+    other.release();
+    assert.deepEqual([a.isValid, b.isValid], [false, false]);
+  });
+
   it("3.3.23 invalidating a nurse does not invalidate what it keeps alive", () => {
     const source = w.wg_label_new(0, 0)!;
     const renderer = w.wg_renderer_new(source)!;
@@ -266,6 +377,53 @@ describe("edge cases from other binding systems", () => {
     renderer.release();
   });
 
+
+  it("3.4.26 a null nurse or patient changes nothing; a nurse that cannot be tracked is refused", () => {
+    const source = newButton();
+    const renderer = w.wg_renderer_new(source)!;
+    w.wg_renderer_set_source(renderer, null);
+    w.wg_renderer_set_source(renderer, null);
+    assert.equal(keptAlive(renderer).get("source"), undefined);
+    keepAlive(renderer, null, "extra", "add");
+    assert.equal(keptAlive(renderer).has("extra"), false);
+    const lone = newButton();
+    assert.equal(variants.parent_keeping(lone), null, "no parent: the nurse is null");
+    assert.equal(registry.info(handleOf(lone)).keepAlive, 0, "and nothing keeps the patient");
+    throwsCode(() => keepAlive({} as NativeObject, lone), "INVALID_ARGUMENT", /nurse must be a custody wrapper/);
+    renderer.release();
+    throwsCode(() => keepAlive(renderer, lone), "INVALID_OBJECT");
+    assert.equal(registry.info(handleOf(lone)).keepAlive, 0);
+    lone.release();
+    source.release();
+  });
+
+  it("3.4.27 a keep-alive cycle: listed in the leak report with its keep-alives, no crash, broken by releasing it", async () => {
+    const collect = async () => {
+      for (let i = 0; i < 3; i++) {
+        runtime.collectGarbage();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    // What earlier tests dropped is collected first, so that only this test's objects count.
+    await collect();
+    const live = w.wg_live_objects();
+    const [rendererAddress, sourceAddress] = (() => {
+      const source = newButton();
+      const renderer = w.wg_renderer_new(source)!;
+      variants.entangle(renderer, source);
+      return [use(renderer), use(source)];
+    })();
+    await collect();
+    const report = leaks();
+    const listed = report.objects.filter((o) => o.address === rendererAddress || o.address === sourceAddress);
+    assert.equal(listed.length, 2, "each listed once, not collected");
+    assert.ok(listed.every((o) => o.owner === "owned" && o.keptAlive === 1), JSON.stringify(listed));
+    assert.match(formatLeaks(report), /kept alive 1 time \(a keep-alive cycle keeps itself\)/);
+    borrow(Renderer, rendererAddress).release();
+    borrow(Widget, sourceAddress).release();
+    assert.equal(w.wg_live_objects(), live);
+  });
+
   it("3.5.29 a re-entrant destructor: releasing a sibling from inside runs each destructor once", () => {
     const calls: number[] = [];
     let sibling: registry.Handle | undefined;
@@ -284,6 +442,66 @@ describe("edge cases from other binding systems", () => {
     }
   });
 
+
+  it("3.5.28 a destructor that throws: the object is invalid anyway, the error reported once, a pending exception kept", () => {
+    const reported: Unraisable[] = [];
+    const stop = onUnraisable((report) => reported.push(report));
+    try {
+      const fragile = bind(widgetsPath, {
+        types: {
+          FragileWindow: {
+            destructor: (address: number) => {
+              raw.wg_window_destroy(address);
+              throw new Error("flush failed");
+            },
+          },
+        },
+        functions: { fragile_new: { symbol: "wg_window_new", parameters: ["pointer", "usize"], result: { object: "FragileWindow", ownership: "own" } } },
+      }).functions;
+      const live = w.wg_live_objects();
+      const first = fragile.fragile_new(0, 0)!;
+      first.release();
+      assert.equal(first.isValid, false);
+      assert.equal(w.wg_live_objects(), live, "destroyed");
+      assert.equal(reported.length, 1);
+      assert.match(String(reported[0].error), /flush failed/);
+      assert.match(reported[0].where, /the destructor of FragileWindow at 0x/);
+      throwsCode(() => first.release(), "DOUBLE_RELEASE");
+      first[Symbol.dispose]();
+      assert.equal(reported.length, 1, "reported once");
+      assert.throws(() => {
+        using second = fragile.fragile_new(0, 0)!;
+        void second;
+        throw new Error("the real problem");
+      }, (e: unknown) => e instanceof Error && e.constructor === Error && e.message === "the real problem");
+      assert.equal(reported.length, 2);
+      assert.equal(w.wg_live_objects(), live);
+    } finally {
+      stop();
+    }
+  });
+
+
+  it("3.5.30 finalizers in any order: the same result", () => {
+    const live = w.wg_live_objects();
+    const violations = violationCount();
+    fc.assert(
+      fc.property(fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 6, maxLength: 6 }), (order) => {
+        const win = newWindow();
+        const [a, b] = [newButton(), newButton()];
+        w.wg_window_add_child(win, a);
+        w.wg_window_add_child(win, b);
+        const source = newButton();
+        const renderer = w.wg_renderer_new(source)!;
+        const scene: NativeObject[] = [win, a, b, newButton(), source, renderer];
+        // What each wrapper's finalizer does, in the order drawn.
+        for (const i of order) if (scene[i].isValid) apply(scene[i], "collect", { event: "collect", by: "test" });
+        return w.wg_live_objects() === live && violationCount() === violations;
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("3.6.32 the leak report is right without finalizers", async () => {
     const { leaks } = await import("../mod.ts");
     const win = newWindow();
@@ -292,6 +510,53 @@ describe("edge cases from other binding systems", () => {
     win.release();
     assert.ok(!leaks().objects.some((o) => o.address === address), "listed from the native tables, not from finalizers");
   });
+
+
+  it("3.6.31 exit with live owned objects: destroyed children first, then the leak report", () => {
+    const run = runModule(`
+      import { reportLeaksAtExit, runtime, violationCount } from "${mod}";
+      import { widgetsLibrary } from "${widgetsModule}";
+      const w = widgetsLibrary.functions;
+      reportLeaksAtExit({ owned: "destroy" });
+      const win = w.wg_window_new(0, 0);
+      const child = w.wg_button_new(0, 0);
+      w.wg_window_add_child(win, child);
+      globalThis.kept = [win, child, w.wg_label_new(0, 0), w.wg_window_shared()];
+      runtime.onExit(() => console.log("after: live " + w.wg_live_objects() + ", dead calls " + w.wg_dead_calls() + ", violations " + violationCount()));
+    `);
+    assert.equal(run.status, 0, run.output);
+    assert.match(run.output, /custody leak report: 4 objects/);
+    assert.match(run.output, /object Window at 0x[0-9a-f]+ \(borrowed\)/, "the shared window is not JS's to destroy");
+    assert.match(run.output, /2 objects JS still owned were destroyed at exit, children first/);
+    assert.match(run.output, /after: live 0, dead calls 0, violations 0/);
+  });
+
+
+  it("3.6.33 a destructor that must run on the JS thread, triggered from a native thread, is queued", async () => {
+    const calls: number[] = [];
+    const destructor = jsDestructor("Probe", (address) => calls.push(address));
+    try {
+      const win = newWindow();
+      const hidden = newButton();
+      w.wg_window_add_child(win, hidden);
+      w.wg_widget_set_visible(hidden, 0);
+      registry.create(0x9_0000, { parent: handleOf(hidden), destructor: destructor.pointer });
+      assert.equal(raw.wg_window_close_hidden_async(use(win)), 0);
+      raw.wg_join_threads();
+      assert.equal(hidden.isValid, false, "the native thread destroyed it and told custody");
+      assert.deepEqual(calls, [], "its child's JS destructor did not run on the native thread");
+      await turnsUntil(() => calls.length > 0);
+      assert.deepEqual(calls, [0x9_0000], "it ran on the JS thread, once");
+      win.release();
+    } finally {
+      destructor.close();
+    }
+  });
+
+  // 3.6.34 (exceptions retaining objects at exit) does not apply as a separate case: the leak
+  // report has one row per registry entry, never per JS reference, so an error object that
+  // holds a wrapper cannot count it twice; and custody keeps no "last exception": a callback
+  // error is rethrown to its caller or reported as unraisable at once, never held until exit.
 
   it("3.9.44 a callback argument stored and used after the callback returns throws", () => {
     const win = newWindow();
@@ -302,6 +567,33 @@ describe("edge cases from other binding systems", () => {
     win.release();
   });
 
+
+  it("3.9.45 a callback that captures the object it is bound to: named in the leak report, closeCallback breaks the cycle", async () => {
+    let handler: (() => number) | undefined;
+    let address = 0;
+    const ref = (() => {
+      const win = newWindow();
+      address = use(win);
+      handler = function onEventCapturingWindow() {
+        return Number(w.wg_window_child_count(win));
+      };
+      w.wg_window_on_event(win, handler, 0);
+      return new WeakRef(win);
+    })();
+    for (let i = 0; i < 3; i++) {
+      runtime.collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const registered = () => registry.find(address, Window.nameId) !== undefined;
+    assert.ok(registered() && ref.deref() !== undefined, "the cycle keeps the window");
+    const named = leaks().callbackDetails ?? [];
+    assert.ok(named.some((d) => /callback onEventCapturingWindow passed to wg_window_on_event\(\), bound to Window at 0x/.test(d)), named.join("\n"));
+    assert.equal(closeCallback(handler!), 1);
+    handler = undefined;
+    await collectUntil(() => !registered());
+    assert.equal(registered(), false, "collected and destroyed once the callback let go of it");
+  });
+
   it("3.10.46 wrapping an object twice returns the same wrapper", () => {
     const win = newWindow();
     const b = newButton();
@@ -309,6 +601,18 @@ describe("edge cases from other binding systems", () => {
     assert.equal(w.wg_window_child_at(win, 0), b);
     assert.equal(w.wg_widget_parent(b), win);
     win.release();
+  });
+
+
+  it("3.10.47 a second owner of another kind for one address is refused when registered", () => {
+    const live = w.wg_live_objects();
+    const win = newWindow();
+    const child = newButton();
+    w.wg_window_add_child(win, child);
+    throwsCode(() => variants.parent_as_owned_widget(child), "ALREADY_OWNED", /another owner already destroys that memory/);
+    assert.equal(registry.find(use(win), Widget.nameId), undefined, "no second owning entry");
+    win.release();
+    assert.equal(w.wg_live_objects(), live, "destroyed once");
   });
 
   it("3.11.49 a nonblocking call keeps its arguments until it settles", async () => {
@@ -329,4 +633,47 @@ describe("edge cases from other binding systems", () => {
     assert.equal(w.wg_window_emit(win, 1, null), 1);
     assert.equal(win.isValid, false);
   });
+
+  it("3.11.51 a thread-safe callback runs for a native thread, which gets its real result; its event dies after", async () => {
+    const win = newWindow();
+    let stored: Wrapper<"Event"> | null = null;
+    let kind = -1;
+    w.wg_window_on_event_from_any_thread(win, (event) => {
+      stored = event;
+      kind = Number(w.wg_event_kind(event!));
+      return 40 + kind;
+    }, 0);
+    assert.equal(w.wg_window_emit_on_thread(win, 2), 0);
+    await turnsUntil(() => stored !== null);
+    w.wg_join_threads();
+    assert.equal(kind, 2);
+    assert.equal(w.wg_thread_result(), 42, "the native thread got the callback's result");
+    throwsCode(() => w.wg_event_kind(stored!), "INVALID_OBJECT");
+    win.release();
+  });
+
+  it("3.11.51 a callback that is not thread-safe, called from a native thread: a clear error, never a crash", () => {
+    const win = newWindow();
+    let calls = 0;
+    w.wg_window_on_event(win, () => (calls++, 1), 0);
+    throwsCode(() => w.wg_window_emit_from_thread(win, 1), "WRONG_THREAD", /foreign native thread/);
+    assert.equal(calls, 0, "it did not run");
+    assert.equal(w.wg_thread_result(), 0, "the native caller got the fallback");
+    assert.equal(w.wg_window_emit(win, 1, null), 1, "on the JS thread it runs");
+    win.release();
+  });
+
+  it("3.11.53 finalizers that never run: the exit report still lists exactly what leaked", () => {
+    const run = runModule(`
+      import { reportLeaksAtExit } from "${mod}";
+      import { widgetsLibrary } from "${widgetsModule}";
+      const w = widgetsLibrary.functions;
+      reportLeaksAtExit({ strict: true });
+      for (let i = 0; i < 3; i++) w.wg_window_new(0, 0);
+      w.wg_window_new(0, 0).release();
+    `);
+    assert.equal(run.status, 1, run.output);
+    assert.match(run.output, /custody leak report: 3 objects, 3 blocks/);
+  });
+
 });

@@ -38,6 +38,8 @@ import * as registry from "../registry.ts";
 import { callbacksOpen, enterNative, leaveNative, type ManagedCallback, makeCallback, takeCallbackError } from "./callbacks.ts";
 import type { CallbackDeclaration, CallbackParameter, Declaration, FunctionDeclaration, ObjectParameter, ObjectResult } from "./declaration.ts";
 import { applyRules, type BindOptions } from "./rules.ts";
+import { checkAllocation, declareAllocation, declaresAllocation } from "./allocation.ts";
+import { jsDestructor } from "./destructors.ts";
 
 /** A wrapper of the native type named `Name`. */
 export type Wrapper<Name extends string> = NativeObject & { readonly typeName: Name };
@@ -195,9 +197,14 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
   const types: Record<string, ObjectType> = {};
   for (const [name, type] of Object.entries(declaration.types) as [string, Declaration["types"][string]][]) {
     types[name] = objectType(name, {
-      destructor: type.destructor === undefined ? 0 : symbolAddress(path, type.destructor),
+      destructor: type.destructor === undefined
+        ? 0
+        : typeof type.destructor === "function"
+        ? jsDestructor(name, type.destructor).pointer
+        : symbolAddress(path, type.destructor),
       notifiesDestruction: type.notifiesDestruction ?? false,
     });
+    if (type.allocationTag !== undefined) declareAllocation(types[name], type.allocationTag);
   }
 
   const functions: Record<string, unknown> = {};
@@ -300,11 +307,13 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
         taken.add(object);
         check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
+        if (event !== "orphan") checkAllocation(types[p.object], addressOf(object), `pass to ${name}, which takes or destroys it,`);
       }
     }
     // Callbacks are made only once every check passed, so a refused call leaves none open.
     const made: [ManagedCallback, CallbackParameter, number][] = callbackParameters.length === 0 ? [] : callbackParameters.map(({ index, p }) => {
-      const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, p.boundTo !== undefined);
+      const owner = p.boundTo === undefined ? undefined : args[p.boundTo] as NativeObject;
+      const managed = makeCallback(p.callback, args[index] as (...a: unknown[]) => unknown, types, owner, `${name}()`);
       native[index] = managed.pointer;
       return [managed, p, index];
     });
@@ -368,6 +377,7 @@ function wrapResult(name: string, result: ObjectResult, pointer: unknown, args: 
   if (pointer === null || pointer === 0) return null;
   switch (result.ownership) {
     case "own":
+      if (declaresAllocation(type)) checkAllocation(type, runtime.addressOfNative(pointer), `own the result of ${name},`);
       return ownNative(type, pointer);
     case "borrow":
       return borrowNative(type, pointer);

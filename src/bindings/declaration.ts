@@ -27,8 +27,17 @@ import type { NativeType } from "../ffi/types.ts";
 
 /** A native object type of the library. */
 export interface TypeDeclaration {
-  /** The library function that destroys an object of this type: `void destroy(T *)`. */
-  readonly destructor?: string;
+  /**
+   * The library function that destroys an object of this type: `void destroy(T *)`; or a
+   * JS function, run on the JS thread (see `destructors.ts`: a throw is reported, never thrown).
+   */
+  readonly destructor?: string | ((address: number) => void);
+  /**
+   * The objects are blocks of custody's tracked allocator allocated under this tag: an owned
+   * result, or an argument a call takes or destroys, that is anything else is refused
+   * (`FOREIGN_MEMORY`) before the call.
+   */
+  readonly allocationTag?: string;
   /**
    * Native code reports the destruction of these objects to custody
    * (`custody_notify_destroyed_address`), so a safe steal may leave the wrapper valid.

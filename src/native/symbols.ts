@@ -38,6 +38,7 @@ export const custodySymbols = {
   custody_calloc_tagged: fn(["usize", "usize", "u32"], "usize"),
   custody_free_checked: fn(["usize"], "i32"),
   custody_block_size: fn(["usize"], "i64"),
+  custody_block_tag: fn(["usize"], "i64"),
   custody_alloc_configure: fn(["usize"], "i32"),
   custody_alloc_config: fn(["usize"], "void"),
   custody_check_all: fn([], "u64"),
@@ -67,4 +68,11 @@ export const custodySymbols = {
   custody_capsule_destroy: fn(["u32", "u32"], "i32"),
   custody_notify_destroyed: fn(["u32", "u32"], "i32"),
   custody_notify_destroyed_address: fn(["usize"], "i32"),
+
+  custody_gate_open: fn(["usize", "u32", "usize"], "i32"),
+  custody_gate_address: fn(["u32"], "usize"),
+  custody_gate_close: fn(["u32"], "i32"),
+  custody_gate_drain: fn([], "u32"),
+  custody_gate_counters: fn([], "usize"),
+  custody_gate_counters_layout: fn([], "usize"),
 } as const satisfies Record<string, SymbolSpec>;

@@ -65,7 +65,7 @@ export function objectType(
 }
 
 /** Owner codes written into the registry entry, so native code and dumps can tell. */
-const ownerCodes: Readonly<Record<State, number>> = { owned: 1, borrowed: 2, child: 3, native: 4, invalid: 0 };
+export const ownerCodes: Readonly<Record<State, number>> = { owned: 1, borrowed: 2, child: 3, native: 4, invalid: 0 };
 
 /**
  * Whether the table lets a wrapper be used, by state: read once from the table. A plain
@@ -404,6 +404,11 @@ export type KeepAliveMode = "set" | "add" | "remove";
  * @throws {CustodyError} `INVALID_OBJECT` when the nurse or (to add) the patient is invalid.
  */
 export function keepAlive(nurse: NativeObject, patient: NativeObject | null, slot = "", mode: KeepAliveMode = "add"): void {
+  for (const [role, value] of [["nurse", nurse], ["patient", patient]] as const) {
+    if (!(value instanceof NativeObject) && (role === "nurse" || value !== null)) {
+      throw new CustodyError("INVALID_ARGUMENT", `Cannot keep alive: the ${role} must be a custody wrapper, not ${value === null ? "null" : typeof value}`);
+    }
+  }
   use(nurse);
   const internals = internalsOf(nurse);
   const slots = internals.keepAlives ??= new Map<string, NativeObject[]>();
@@ -581,4 +586,15 @@ export function borrow(type: ObjectType, address: number): NativeObject {
 /** {@linkcode borrow} for a pointer in the runtime's representation (see {@linkcode ownNative}). */
 export function borrowNative(type: ObjectType, native: unknown): NativeObject {
   return register(type, { address: -1, native }, "borrowed").object;
+}
+
+/**
+ * {@linkcode borrow}, also saying whether this call introduced the wrapper (false when JS
+ * already held one for the object): a callback invalidates only what its arguments introduced.
+ *
+ * @throws {CustodyError} `NULL_POINTER` for address 0.
+ */
+export function borrowIntroduced(type: ObjectType, address: number): { readonly object: NativeObject; readonly introduced: boolean } {
+  const { object, existing } = register(type, { address: checkAddress(address, `Cannot borrow ${type.name}`), native: undefined }, "borrowed");
+  return { object, introduced: !existing };
 }

@@ -273,6 +273,21 @@ export fn wg_window_new(title: ?[*]const u8, len: usize) ?*Window {
     return window;
 }
 
+var shared_window: Window = .{
+    .header = .{ .magic = alive_magic, .kind = .window },
+    .first_child = null,
+    .child_count = 0,
+    .title_len = 0,
+    .title = @splat(0),
+    .callback = null,
+    .callback_context = null,
+};
+
+/// The application's one shared window: static memory, never to be freed (borrowed).
+export fn wg_window_shared() *Window {
+    return &shared_window;
+}
+
 /// Destroys the window and, first, every child it owns.
 export fn wg_window_destroy(pointer: ?*Window) void {
     guard.lock();
@@ -295,6 +310,22 @@ export fn wg_window_add_child(window_pointer: ?*Window, widget_pointer: ?*Widget
     if (widget.parent == window) return ok;
     if (widget.parent) |previous| unlinkChild(previous, widget);
     linkChild(window, widget);
+    return ok;
+}
+
+/// Steals two widgets into the window, all or nothing: if either is dead, the same as the
+/// other, or already in another window, neither is added.
+export fn wg_window_add_children(window_pointer: ?*Window, first_pointer: ?*Widget, second_pointer: ?*Widget) i32 {
+    guard.lock();
+    defer guard.unlock();
+    const window = alive(Window, window_pointer) catch |err| return status(err);
+    const widgets = [2]*Widget{
+        widgetOf(first_pointer) catch |err| return status(err),
+        widgetOf(second_pointer) catch |err| return status(err),
+    };
+    if (widgets[0] == widgets[1]) return invalid_argument;
+    for (widgets) |widget| if (widget.parent != null and widget.parent != window) return invalid_argument;
+    for (widgets) |widget| if (widget.parent == null) linkChild(window, widget);
     return ok;
 }
 
@@ -385,11 +416,16 @@ export fn wg_window_close_hidden_async(pointer: ?*Window) i32 {
         defer guard.unlock();
         _ = alive(Window, pointer) catch |err| return status(err);
     }
+    return spawn(closeHiddenThread, .{pointer.?});
+}
+
+/// Starts `function` on a native thread that `wg_join_threads` waits for.
+fn spawn(comptime function: anytype, args: anytype) i32 {
     threads_guard.lock();
     defer threads_guard.unlock();
     for (&threads) |*slot| {
         if (slot.* != null) continue;
-        slot.* = std.Thread.spawn(.{}, closeHiddenThread, .{pointer.?}) catch return out_of_memory;
+        slot.* = std.Thread.spawn(.{}, function, args) catch return out_of_memory;
         return ok;
     }
     return out_of_memory;
@@ -455,6 +491,69 @@ export fn wg_window_emit(pointer: ?*Window, kind: u32, target: ?*Widget) i32 {
     defer guard.unlock();
     destroy(event);
     return result;
+}
+
+var thread_result = std.atomic.Value(i32).init(0);
+
+/// An event for the window's callback, made under the lock, with the callback to call.
+const PendingEvent = struct { event: *Event, callback: EventCallback, context: ?*anyopaque };
+
+fn prepareEvent(pointer: ?*Window, kind: u32) error{ Dead, Invalid, OutOfMemory }!PendingEvent {
+    guard.lock();
+    defer guard.unlock();
+    const window = try alive(Window, pointer);
+    const callback = window.callback orelse return error.Invalid;
+    const event = create(Event, .event) orelse return error.OutOfMemory;
+    event.* = .{ .header = event.header, .kind = kind, .window = window, .target = null };
+    return .{ .event = event, .callback = callback, .context = window.callback_context };
+}
+
+/// Runs on a native thread: calls the callback, keeps its result, destroys the event.
+fn emitThread(pending: PendingEvent) void {
+    thread_result.store(pending.callback(pending.event, pending.context), .release);
+    guard.lock();
+    defer guard.unlock();
+    destroy(pending.event);
+}
+
+fn prepareStatus(err: error{ Dead, Invalid, OutOfMemory }) i32 {
+    return switch (err) {
+        error.OutOfMemory => out_of_memory,
+        else => |e| status(e),
+    };
+}
+
+/// Calls the window's callback with a new event on a native thread and returns at once;
+/// the event is destroyed when the callback returns. `wg_join_threads` waits for the
+/// thread, `wg_thread_result` then gives the callback's result.
+export fn wg_window_emit_on_thread(pointer: ?*Window, kind: u32) i32 {
+    const pending = prepareEvent(pointer, kind) catch |err| return prepareStatus(err);
+    const started = spawn(emitThread, .{pending});
+    if (started != ok) {
+        guard.lock();
+        defer guard.unlock();
+        destroy(pending.event);
+    }
+    return started;
+}
+
+/// `wg_window_emit_on_thread`, then waits for the thread: returns the callback's result.
+/// The calling thread is blocked meanwhile, so a callback that needs it cannot run.
+export fn wg_window_emit_from_thread(pointer: ?*Window, kind: u32) i32 {
+    const pending = prepareEvent(pointer, kind) catch |err| return prepareStatus(err);
+    const thread = std.Thread.spawn(.{}, emitThread, .{pending}) catch {
+        guard.lock();
+        defer guard.unlock();
+        destroy(pending.event);
+        return out_of_memory;
+    };
+    thread.join();
+    return thread_result.load(.acquire);
+}
+
+/// The result of the callback the last emitting thread called.
+export fn wg_thread_result() i32 {
+    return thread_result.load(.acquire);
 }
 
 export fn wg_event_kind(pointer: ?*Event) i64 {
@@ -670,6 +769,41 @@ test "close_hidden destroys hidden children, also from a native thread" {
     wg_join_threads();
     try testing.expectEqual(@as(i64, 1), wg_window_child_count(window));
     try testing.expectEqual(@as(i64, 1), wg_window_layout(window));
+    wg_window_destroy(window);
+    try testing.expectEqual(before, wg_live_objects());
+}
+
+test "add_children adds both or neither" {
+    const before = wg_live_objects();
+    const window = wg_window_new("w", 1).?;
+    const other = wg_window_new("o", 1).?;
+    const a = wg_button_new("a", 1).?;
+    const b = wg_button_new("b", 1).?;
+    _ = wg_window_add_child(other, b);
+    try testing.expectEqual(invalid_argument, wg_window_add_children(window, a, b));
+    try testing.expectEqual(@as(?*Window, null), wg_widget_parent(a));
+    try testing.expectEqual(ok, wg_window_detach(other, b));
+    try testing.expectEqual(ok, wg_window_add_children(window, a, b));
+    try testing.expectEqual(@as(i64, 2), wg_window_child_count(window));
+    wg_window_destroy(window);
+    wg_window_destroy(other);
+    try testing.expectEqual(before, wg_live_objects());
+}
+
+test "events emitted on a native thread reach the callback and die after it" {
+    const Recorder = struct {
+        fn callback(event: *Event, _: ?*anyopaque) callconv(.c) i32 {
+            return @intCast(wg_event_kind(event) * 2);
+        }
+    };
+    const before = wg_live_objects();
+    const window = wg_window_new("w", 1).?;
+    try testing.expectEqual(invalid_argument, wg_window_emit_from_thread(window, 1));
+    _ = wg_window_on_event(window, Recorder.callback, null);
+    try testing.expectEqual(@as(i32, 6), wg_window_emit_from_thread(window, 3));
+    try testing.expectEqual(ok, wg_window_emit_on_thread(window, 4));
+    wg_join_threads();
+    try testing.expectEqual(@as(i32, 8), wg_thread_result());
     wg_window_destroy(window);
     try testing.expectEqual(before, wg_live_objects());
 }

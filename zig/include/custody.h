@@ -145,7 +145,8 @@ enum custody_status {
     CUSTODY_INVALID_ARGUMENT = -10,
     CUSTODY_ALREADY_INITIALIZED = -11, /* registry already exists with another capacity */
     CUSTODY_NAME_TOO_LONG = -12,      /* more than CUSTODY_MAX_NAME_LEN bytes */
-    CUSTODY_ALREADY_REGISTERED = -13  /* custody_capsule_register: a live entry exists (its handle is in *out) */
+    CUSTODY_ALREADY_REGISTERED = -13, /* custody_capsule_register: a live entry exists (its handle is in *out) */
+    CUSTODY_ALREADY_OWNED = -14       /* custody_capsule_register: another type's entry at that address has a destructor */
 };
 
 /* ---- allocator events ---- */
@@ -388,6 +389,9 @@ int32_t custody_free_checked(void *pointer);
  * block (including blocks already freed). */
 int64_t custody_block_size(const void *pointer);
 
+/* The tag a live block was allocated with, or -1 if `pointer` is not a live block. */
+int64_t custody_block_tag(const void *pointer);
+
 /* Replaces the allocator settings. A smaller quarantine is trimmed at once; the canary
  * size applies to blocks allocated afterwards. Returns 0, CUSTODY_NULL_POINTER, or
  * CUSTODY_INVALID_ARGUMENT (canary_size > CUSTODY_MAX_CANARY or poison > 1). */
@@ -458,7 +462,9 @@ int32_t custody_capsule_create(size_t pointer, uint32_t type_name, custody_destr
 
 /* custody_capsule_create for a root entry that also records `owner` (see
  * custody_capsule_set_owner), unless a live entry for `pointer` with `type_name` exists:
- * then returns CUSTODY_ALREADY_REGISTERED and writes that entry's handle to *out. */
+ * then returns CUSTODY_ALREADY_REGISTERED and writes that entry's handle to *out. Registering
+ * with a destructor where an entry of another type with a destructor lives (two owners of one
+ * memory) returns CUSTODY_ALREADY_OWNED, with the owning entry's handle in *out. */
 int32_t custody_capsule_register(size_t pointer, uint32_t type_name, custody_destructor destructor, void *context,
                                  uint32_t owner, custody_handle *out);
 
@@ -525,6 +531,33 @@ int32_t custody_notify_destroyed(uint32_t slot, uint32_t generation);
  * Returns how many were invalidated (0 if none), or CUSTODY_OUT_OF_MEMORY. Callable from
  * any thread. */
 int32_t custody_notify_destroyed_address(size_t pointer);
+
+/* ---- callback gates ----
+ * Thread-checking trampolines custody puts in front of JS callbacks, which may only run on
+ * the JS thread that made them. Native code calls the gate's address like the callback
+ * (at most six integer or pointer arguments, an integer, pointer or void result). On the
+ * opening thread the call goes through; from another thread, mode 0 refuses it (counted,
+ * `fallback` returned), mode 1 queues it and waits until the opening thread runs
+ * custody_gate_drain, mode 2 queues it and returns `fallback` at once. A call through a
+ * closed gate returns `fallback` and never reaches JS. */
+typedef struct custody_gate_counts {
+    uint64_t refused; /* foreign-thread calls refused */
+    uint64_t queued;  /* foreign-thread calls queued */
+    uint64_t drained; /* queued calls run */
+    uint64_t stale;   /* calls through a closed gate, queued calls dropped by a close */
+    uint64_t pending; /* queued calls not yet run */
+} custody_gate_counts;
+
+/* Returns the gate's index (>= 0), CUSTODY_NULL_POINTER, CUSTODY_INVALID_ARGUMENT (mode)
+ * or CUSTODY_TABLE_FULL. */
+int32_t custody_gate_open(size_t target, uint32_t mode, size_t fallback);
+size_t custody_gate_address(uint32_t index);
+/* Only the opening thread closes a gate; queued calls to it get `fallback`. */
+int32_t custody_gate_close(uint32_t index);
+/* Runs the calls queued for the calling thread's gates, oldest first; returns how many. */
+uint32_t custody_gate_drain(void);
+custody_gate_counts *custody_gate_counters(void);
+const char *custody_gate_counters_layout(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

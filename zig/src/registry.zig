@@ -51,6 +51,7 @@ pub const Error = error{
     NotFound,
     NotKeptAlive,
     AlreadyRegistered,
+    AlreadyOwned,
 };
 
 /// What `info` tells about a live entry. JS reads it by the offsets `layout.describe` gives.
@@ -174,11 +175,19 @@ pub const Registry = struct {
             self.guard.lock();
             defer self.guard.unlock();
             var slot = self.by_address.get(pointer) orelse 0;
+            var owned_by: u32 = 0;
             while (slot != 0) : (slot = self.entries[slot].next_same_address) {
                 if (self.entries[slot].type_name == type_name) {
                     existing.* = self.handleOf(slot);
                     return error.AlreadyRegistered;
                 }
+                if (self.entries[slot].destructor != null) owned_by = slot;
+            }
+            // Two entries that each destroy the same memory (a type and its first member,
+            // both owned) would destroy it twice: one owner per address.
+            if (owned_by != 0 and destructor != null) {
+                existing.* = self.handleOf(owned_by);
+                return error.AlreadyOwned;
             }
         }
         const handle = try self.create(pointer, type_name, destructor, context, .none);
@@ -754,6 +763,21 @@ test "a destructor may call back into the registry" {
     try f.registry.destroy(first);
     try testing.expectEqual(@as(u64, 1), f.stats.capsules_live);
     try testing.expectEqual(@as(u32, 1), try f.registry.notifyDestroyedAddress(0x99));
+}
+
+fn noopDestructor(_: ?*anyopaque, _: ?*anyopaque) callconv(.c) void {}
+
+test "register refuses a second owner of one address under another type" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var existing: Handle = .none;
+    const outer = try f.registry.register(0x20, 1, &noopDestructor, null, 1, &existing);
+    try testing.expectError(error.AlreadyOwned, f.registry.register(0x20, 2, &noopDestructor, null, 1, &existing));
+    try testing.expectEqual(outer, existing);
+    const view = try f.registry.register(0x20, 2, null, null, 2, &existing);
+    try f.registry.destroy(view);
+    try f.registry.destroy(outer);
 }
 
 test "register creates once per address and type, and says when it already exists" {

@@ -19,6 +19,7 @@ const Lock = @import("lock.zig").Lock;
 const tracked = @import("tracked_allocator.zig");
 const registry_module = @import("registry.zig");
 const symbol_address = @import("symbol_address.zig");
+const callback_gate = @import("callback_gate.zig");
 const Registry = registry_module.Registry;
 const Handle = registry_module.Handle;
 const Destructor = registry_module.Destructor;
@@ -69,6 +70,9 @@ export fn custody_live_record_layout() [*:0]const u8 {
 }
 export fn custody_config_layout() [*:0]const u8 {
     return layout.describe(tracked.Config);
+}
+export fn custody_gate_counters_layout() [*:0]const u8 {
+    return layout.describe(callback_gate.Counters);
 }
 export fn custody_info_layout() [*:0]const u8 {
     return layout.describe(registry_module.Info);
@@ -137,6 +141,11 @@ export fn custody_alloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopa
 }
 export fn custody_calloc_tagged(size: usize, alignment: usize, tag: u32) ?*anyopaque {
     return tracker.calloc(1, size, alignment, tag);
+}
+/// The tag a live block was allocated with, or -1 if `pointer` is not a live block.
+export fn custody_block_tag(pointer: ?*const anyopaque) i64 {
+    const found = tracker.tagOf(pointer) orelse return -1;
+    return found;
 }
 /// `free` that says what happened: 0 freed, 1 null ignored, 2 the pointer was not a live
 /// block and a violation was reported. (Damaged guards of a freed block are reported as
@@ -304,7 +313,43 @@ export fn custody_notify_destroyed_address(pointer: usize) i32 {
     return @intCast(count);
 }
 
+// ---- callback gates ----
+
+/// Opens a thread-checking gate in front of `target` (a callback that may only run on the
+/// calling thread): `mode` 0 refuses calls from other threads, 1 makes them wait for the
+/// owner thread's next `custody_gate_drain`, 2 queues them and returns `fallback` at once.
+/// Returns the gate's index, or a status (TABLE_FULL, INVALID_ARGUMENT).
+export fn custody_gate_open(target: usize, mode: u32, fallback: usize) i32 {
+    if (target == 0) return Status.null_pointer.code();
+    const gate_mode: callback_gate.Mode = switch (mode) {
+        0 => .refuse,
+        1 => .wait,
+        2 => .queue,
+        else => return Status.invalid_argument.code(),
+    };
+    const index = callback_gate.open(@ptrFromInt(target), gate_mode, fallback) orelse return Status.table_full.code();
+    return @intCast(index);
+}
+/// The address native code calls for gate `index`, or 0 for an index out of range.
+export fn custody_gate_address(index: u32) usize {
+    if (index >= callback_gate.capacity) return 0;
+    return callback_gate.address(index);
+}
+/// Closes a gate the calling thread opened; calls queued to it get its fallback.
+export fn custody_gate_close(index: u32) i32 {
+    return statusOf(callback_gate.close(index));
+}
+/// Runs the calls queued for gates the calling thread owns; returns how many ran.
+export fn custody_gate_drain() u32 {
+    return callback_gate.drain();
+}
+/// The gates' counters (refused, queued, drained, stale, pending), at a fixed address.
+export fn custody_gate_counters() *callback_gate.Counters {
+    return &callback_gate.counters;
+}
+
 test {
+    _ = @import("callback_gate.zig");
     _ = @import("lock.zig");
     _ = @import("address_map.zig");
     _ = @import("layout.zig");

@@ -18,6 +18,7 @@ pub const Status = enum(i32) {
     already_initialized = -11,
     name_too_long = -12,
     already_registered = -13,
+    already_owned = -14,
 
     pub fn of(err: anyerror) Status {
         return switch (err) {
@@ -33,6 +34,7 @@ pub const Status = enum(i32) {
             error.NameTooLong => .name_too_long,
             error.AlreadyInitialized => .already_initialized,
             error.AlreadyRegistered => .already_registered,
+            error.AlreadyOwned => .already_owned,
             else => .invalid_argument,
         };
     }

@@ -442,6 +442,14 @@ pub const Tracker = struct {
         return meta.size;
     }
 
+    /// The tag of a live block, or null if `pointer` is not one.
+    pub fn tagOf(self: *Tracker, pointer: ?*const anyopaque) ?u32 {
+        self.guard.lock();
+        defer self.guard.unlock();
+        const meta = self.blocks.get(@intFromPtr(pointer)) orelse return null;
+        return meta.tag;
+    }
+
     /// The sequence number the next allocation will get.
     pub fn nextSequence(self: *Tracker) u64 {
         self.guard.lock();
