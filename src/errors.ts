@@ -24,7 +24,10 @@ export type ErrorCode =
   | "INVALID_OBJECT"
   | "NOT_OWNER"
   | "DOUBLE_RELEASE"
-  | "ALREADY_OWNED";
+  | "ALREADY_OWNED"
+  // The memory API (`src/memory/`).
+  | "BUFFER_PINNED"
+  | "BUFFER_DETACHED";
 
 const descriptions: Record<ErrorCode, string> = {
   STALE_HANDLE: "the handle's object was already destroyed",
@@ -44,6 +47,8 @@ const descriptions: Record<ErrorCode, string> = {
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",
   ALREADY_OWNED: "custody already holds a wrapper of that object",
+  BUFFER_PINNED: "the buffer is pinned for native code",
+  BUFFER_DETACHED: "the pinned buffer was detached or shrunk",
 };
 
 /**

@@ -4,6 +4,7 @@
  *
  * 1. checks every object argument, and what the call will do to it, against the ownership
  *    table, before any native code runs (a refused argument throws with nothing changed);
+ *    a memory `Pointer` given for a `pointer` parameter is checked the same way;
  * 2. makes the native call with the objects' addresses;
  * 3. commits what the call did to each argument: steals, invalidations, parent changes (a
  *    failed call commits only `steal: "always"`);
@@ -14,6 +15,7 @@
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import type { JsValueOf, NativeType, SymbolSpec } from "../ffi/types.ts";
+import { type Pointer, pointerArgument } from "../memory/pointer.ts";
 import { symbolAddress } from "../native/symbol_address.ts";
 import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
@@ -49,7 +51,8 @@ export type CallbackFunction<C extends CallbackDeclaration> = (
   ...args: CallbackArguments<C["parameters"]>
 ) => JsValueOf<C["result"]>;
 
-type ParameterValue<P> = P extends NativeType ? JsValueOf<P>
+type ParameterValue<P> = P extends "pointer" ? number | Pointer
+  : P extends NativeType ? JsValueOf<P>
   : P extends CallbackParameter ? CallbackFunction<P["callback"]>
   : P extends ObjectParameter<infer Name> ? (P extends { readonly nullable: true } ? Wrapper<Name> | null : Wrapper<Name>)
   : never;
@@ -239,7 +242,7 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
 function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const arity = fn.parameters.length;
   const argument = fn.parameters.map((p, index): (value: unknown) => unknown => {
-    if (!isObjectParameter(p)) return (value) => value;
+    if (!isObjectParameter(p)) return p === "pointer" ? pointerArgument : (value) => value;
     const type = types[p.object];
     return (value) => {
       const pointer = nativePointerFor(value, type);
@@ -317,6 +320,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
 function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
   const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
+  const pointerParameters = fn.parameters.flatMap((p, i) => p === "pointer" ? [i] : []);
   const plain = callbackParameters.length === 0 && !fn.nonblocking && typeof fn.result !== "object" &&
     objectParameters.every(({ p, event }) => event === "use" && !p.nullable && p.keepAlive === undefined);
   const fast = plain ? fastBoundFunction(name, fn, call, types) : undefined;
@@ -330,6 +334,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
     }
     // 1. Check everything before native code runs.
     const native = args.slice();
+    for (const index of pointerParameters) native[index] = pointerArgument(args[index]);
     const taken = new Set<NativeObject>();
     for (const { index, p, event } of objectParameters) {
       const value = args[index];
