@@ -19,7 +19,7 @@
  */
 import { checkAddress } from "./address.ts";
 import { CustodyError } from "./errors.ts";
-import { forgetDestructor, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
+import { forgetDestructor, forgetDestructorLater, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
 import { Pointer } from "./memory/pointer.ts";
 import { apply, attach, borrow, handleOf, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
 import * as registry from "./registry.ts";
@@ -97,7 +97,7 @@ export class Capsule {
     const state: DestructorState = { context, registered: 0 };
     destructorStates.set(object, state);
     // The attachment must not reach the capsule: the wrapper's internals hold it strongly.
-    attach(object, "capsule:destructor", { close: () => state.registered === 0 || forgetDestructor(state.registered) });
+    attach(object, "capsule:destructor", { close: () => state.registered === 0 || forgetDestructorLater(state.registered) });
     const capsule = new Capsule(object, name, state, pointer instanceof Pointer ? pointer : undefined);
     capsule.#install(options.destructor ?? null);
     return capsule;

@@ -51,6 +51,15 @@ export function forgetDestructor(context: number): void {
   registered.delete(context);
 }
 
+/**
+ * Forgets it once the current job is done: for the attachment that drops the destructor of
+ * an object that died without it. The garbage collector's path closes attachments before it
+ * destroys the object, so forgetting at once would lose the destructor it is about to run.
+ */
+export function forgetDestructorLater(context: number): void {
+  queueMicrotask(() => registered.delete(context));
+}
+
 /** The exception a JS destructor threw since the last call, taken once. */
 export function takeDestructorError(): { error: unknown } | undefined {
   const taken = pending;

@@ -14,7 +14,7 @@ import { attach, handleOf, objectType, own } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
 import { Counted, memoryCounters } from "./accounting.ts";
 import { memoryTypeName } from "./alloc.ts";
-import { forgetDestructor, registerDestructor, trampolineAddress } from "./destructors.ts";
+import { forgetDestructor, forgetDestructorLater, registerDestructor, trampolineAddress } from "./destructors.ts";
 import { block, locate, ownerPointer, Pointer } from "./pointer.ts";
 import { array, type CType, types } from "./types.ts";
 
@@ -64,7 +64,7 @@ export function gc(pointer: Pointer | number, destructor: Destructor, options: G
     owner = own(objectType(memoryTypeName, { destructor: trampolineAddress }), address);
     context = registerDestructor(destructor, true);
     registry.setDestructor(handleOf(owner), trampolineAddress, context);
-    attach(owner, "gc:destructor", { close: () => forgetDestructor(context) });
+    attach(owner, "gc:destructor", { close: () => forgetDestructorLater(context) });
   } else {
     owner = own(objectType(memoryTypeName, { destructor: checkAddress(destructor, "Cannot own a pointer with that destructor") }), address);
   }
