@@ -54,3 +54,23 @@ export { CustodyError } from "./src/errors.ts";
 export type { ErrorCode } from "./src/errors.ts";
 export { runtime } from "./src/ffi/mod.ts";
 export type { Runtime } from "./src/ffi/types.ts";
+export { Capsule } from "./src/capsule.ts";
+export type { CapsuleDestructor, CapsuleOptions } from "./src/capsule.ts";
+export * as memory from "./src/memory/mod.ts";
+export {
+  addressof,
+  alloc,
+  array,
+  cast,
+  fromBuffer,
+  fromHandle,
+  gc,
+  newAllocator,
+  newHandle,
+  newString,
+  Pointer,
+  pointer,
+  string,
+  struct,
+  types,
+} from "./src/memory/mod.ts";

@@ -18,8 +18,8 @@ const native: Numbers = {
   ...processes[Math.floor(processes.length / 2)],
   process_ratios: processes.map((p) => p.tracked_pair_vs_glibc).join(", "),
 };
-const deno = { ...read("deno"), ...read("deno-ownership") };
-const bun = { ...read("bun"), ...read("bun-ownership") };
+const deno = { ...read("deno"), ...read("deno-ownership"), ...read("deno-memory") };
+const bun = { ...read("bun"), ...read("bun-ownership"), ...read("bun-memory") };
 
 const results = {
   generated_at: new Date().toISOString(),
@@ -60,6 +60,18 @@ for (const r of [deno, bun]) {
     `<= 3 (${verdict(r.owned_lifecycle_vs_raw, 3)})`,
   ]);
   rows.push([
+    `\`${r.runtime}.js_alloc_release_vs_raw\`: \`alloc(types.u64).release()\``,
+    `**${fmt(r.js_alloc_release_vs_raw, 3)}** (${fmt(r.js_alloc_release_ns)} ns vs ${fmt(r.raw_malloc_free_ns)} ns)`,
+    `custody ${fmt(r.js_alloc_release_ns_p25)} to ${fmt(r.js_alloc_release_ns_p75)}; raw ${fmt(r.raw_malloc_free_ns_p25)} to ${fmt(r.raw_malloc_free_ns_p75)} (p25 to p75)`,
+    `<= 2 (${verdict(r.js_alloc_release_vs_raw, 2)})`,
+  ]);
+  rows.push([
+    `GC reclamation, ${r.runtime}: ${r.gc_dropped_allocations} dropped allocations (RSS MB)`,
+    `${fmt(r.gc_rss_before_mb, 1)} before, ${fmt(r.gc_rss_after_mb, 1)} after (growth **${fmt(r.gc_rss_growth_mb, 1)}**)`,
+    `peak ${fmt(r.gc_rss_peak_mb, 1)}; ${r.gc_blocks_left} blocks left`,
+    "flat",
+  ]);
+  rows.push([
     `generation check, ${r.runtime} (ns per check)`,
     `**${fmt(r.generation_check_ns)}** (${fmt(r.checked_loop_per_handle_ns)} ns with, ${fmt(r.baseline_loop_per_handle_ns)} ns without)`,
     `with: ${fmt(r.checked_loop_per_handle_ns_p25)} to ${fmt(r.checked_loop_per_handle_ns_p75)}; without: ${
@@ -96,6 +108,9 @@ ${table}
 - **Ownership checks** (\`bench/ownership.ts\`, mitata): \`wg_window_child_count\` of the example library through custody's
   bindings on a borrowed window, against the same symbol through the runtime's own FFI; and \`wg_window_new\` plus
   \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`.
+- **Memory API** (\`bench/memory.ts\`, mitata): \`alloc(types.u64).release()\` against libc \`malloc(8)\` plus \`free\`
+  through the runtime's own FFI, alternating rounds; then 10^6 allocations dropped without release, the collector forced
+  every 10^5, with the process's RSS before and after and the tracked blocks left.
 `,
 );
 console.log(`wrote ${resultsPath} and ${readmePath}`);

@@ -20,6 +20,7 @@ import { events, states } from "../src/ownership/transitions.ts";
 import { commandCounts, FuzzFailure, type FuzzCommand } from "./command.ts";
 import { pairIndex, reachablePairs } from "./model.ts";
 import { coverage, property } from "./run.ts";
+import { counters } from "./system.ts";
 
 /** One saved failure. */
 export interface CorpusEntry {
@@ -49,8 +50,24 @@ function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>): CorpusEntry {
 
 /** Replays one saved failure; returns the failure it still shows, or undefined once fixed. */
 export async function replay(entry: Pick<CorpusEntry, "seed" | "path">): Promise<CorpusEntry | undefined> {
+  await settle();
   const details = await fc.check(property, { seed: entry.seed, path: entry.path, numRuns: 1, endOnFailure: true });
   return details.failed ? entryOf(details) : undefined;
+}
+
+/**
+ * Collects what code before the replay dropped until the live counts stop moving: a replay
+ * inside a test process must not see another test's objects finalized in the middle of it.
+ */
+async function settle(): Promise<void> {
+  let before = counters();
+  for (let round = 0; round < 10; round++) {
+    runtime.collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const now = counters();
+    if (now.liveObjects === before.liveObjects && now.liveEntries === before.liveEntries) return;
+    before = now;
+  }
 }
 
 function corpusFiles(where: string): string[] {

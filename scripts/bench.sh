@@ -18,4 +18,8 @@ echo "== deno: ownership checks against raw FFI"
 "$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/ownership.ts "$out/deno-ownership.json"
 echo "== bun: ownership checks against raw FFI"
 "$bun" run bench/ownership.ts "$out/bun-ownership.json"
+echo "== deno: memory API against raw FFI malloc+free, GC reclamation"
+"$deno" run --allow-ffi --allow-read --allow-env --allow-write --v8-flags=--expose-gc bench/memory.ts "$out/deno-memory.json"
+echo "== bun: memory API against raw FFI malloc+free, GC reclamation"
+"$bun" run bench/memory.ts "$out/bun-memory.json"
 "$deno" run --allow-read --allow-write bench/report.ts "$out" bench/results.json bench/README.md

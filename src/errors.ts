@@ -27,7 +27,10 @@ export type ErrorCode =
   | "DOUBLE_RELEASE"
   // Bindings: callbacks and allocations.
   | "WRONG_THREAD"
-  | "FOREIGN_MEMORY";
+  | "FOREIGN_MEMORY"
+  // The memory API (`src/memory/`).
+  | "BUFFER_PINNED"
+  | "BUFFER_DETACHED";
 
 const descriptions: Record<ErrorCode, string> = {
   STALE_HANDLE: "the handle's object was already destroyed",
@@ -46,9 +49,11 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_OBJECT: "the object is no longer valid",
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",
-  ALREADY_OWNED: "another owner already destroys that memory",
+  ALREADY_OWNED: "another owner already holds or destroys that object",
   WRONG_THREAD: "a callback that is not thread-safe was called from another thread",
   FOREIGN_MEMORY: "the memory does not come from the allocator the type declares",
+  BUFFER_PINNED: "the buffer is pinned for native code",
+  BUFFER_DETACHED: "the pinned buffer was detached or shrunk",
 };
 
 /**

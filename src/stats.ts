@@ -8,6 +8,7 @@ import { runtime } from "./ffi/mod.ts";
 import { camelCase, type CamelCase } from "./case.ts";
 import { parseLayout, readField } from "./layout.ts";
 import { native } from "./native/library.ts";
+import { memoryCounters } from "./memory/accounting.ts";
 
 const statsFields = [
   "live_count",
@@ -51,8 +52,10 @@ type StatsField = typeof statsFields[number];
  * Registry: `capsulesLive`, `capsulesPeak`, `capsulesCreated`, `capsulesDestroyed`,
  * `capsulesNotified`, `destructorsRun`, `destructorsDeferred`, `slotsRetired`, and the
  * refusals `staleHandles`, `forgedHandles`, `nameMismatches`, `cyclesRefused`, `tableFull`.
+ * Memory API (counted in JS): `gcLiveCount` and `gcLiveBytes` (objects given an owner by
+ * `gc()` and the sum of their size hints), `pinnedBuffers`, `pinViolations`.
  */
-export type Stats = { readonly [K in StatsField as CamelCase<K>]: number };
+export type Stats = { readonly [K in StatsField as CamelCase<K>]: number } & { readonly [K in keyof typeof memoryCounters]: number };
 
 const layout = parseLayout(runtime.cString(native.custody_stats_layout()), statsFields, "Stats");
 const block = new DataView(runtime.view(native.custody_stats(), layout.byteLength));
@@ -70,7 +73,7 @@ const block = new DataView(runtime.view(native.custody_stats(), layout.byteLengt
 export function stats(): Stats {
   const out: Record<string, number> = {};
   for (const name of statsFields) out[camelCase(name)] = readField(block, 0, layout.fields[name]);
-  return out as Stats;
+  return { ...out, ...memoryCounters } as Stats;
 }
 
 const violationFields = ["double_frees", "invalid_frees", "overruns", "underruns", "writes_after_free"] as const;

@@ -609,7 +609,7 @@ describe("edge cases from other binding systems", () => {
     const win = newWindow();
     const child = newButton();
     w.wg_window_add_child(win, child);
-    throwsCode(() => variants.parent_as_owned_widget(child), "ALREADY_OWNED", /another owner already destroys that memory/);
+    throwsCode(() => variants.parent_as_owned_widget(child), "ALREADY_OWNED", /another owner already holds or destroys that object/);
     assert.equal(registry.find(use(win), Widget.nameId), undefined, "no second owning entry");
     win.release();
     assert.equal(w.wg_live_objects(), live, "destroyed once");

@@ -4,6 +4,7 @@
  *
  * 1. checks every object argument, and what the call will do to it, against the ownership
  *    table, before any native code runs (a refused argument throws with nothing changed);
+ *    a memory `Pointer` given for a `pointer` parameter is checked the same way;
  * 2. makes the native call with the objects' addresses;
  * 3. commits what the call did to each argument: steals, invalidations, parent changes (a
  *    failed call commits only `steal: "always"`);
@@ -14,6 +15,7 @@
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import type { JsValueOf, NativeType, SymbolSpec } from "../ffi/types.ts";
+import { type Pointer, pointerArgument } from "../memory/pointer.ts";
 import { symbolAddress } from "../native/symbol_address.ts";
 import { specialize } from "../specialize.ts";
 import { check } from "../ownership/machine.ts";
@@ -52,7 +54,8 @@ export type CallbackFunction<C extends CallbackDeclaration> = (
   ...args: CallbackArguments<C["parameters"]>
 ) => JsValueOf<C["result"]>;
 
-type ParameterValue<P> = P extends NativeType ? JsValueOf<P>
+type ParameterValue<P> = P extends "pointer" ? number | Pointer
+  : P extends NativeType ? JsValueOf<P>
   : P extends CallbackParameter ? CallbackFunction<P["callback"]>
   : P extends ObjectParameter<infer Name> ? (P extends { readonly nullable: true } ? Wrapper<Name> | null : Wrapper<Name>)
   : never;
@@ -235,13 +238,19 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
   const arityError = (count: number) => refuse(`Cannot call ${name}: it takes ${arity} arguments, got ${count}`);
   // Compiled for this symbol (see `specialize`): each check and the native call get call
   // sites of their own, so the engine inlines them.
+  // A `pointer` parameter also takes a memory `Pointer` (checked by `pointerArgument`).
   const checks = objectTypes.map((type, i) =>
-    type === undefined ? "" : `const x${i} = pointerFor(a${i}, type${i}); if (x${i} === notAWrapper) wrongArgument(${i}, a${i});`
+    type !== undefined
+      ? `const x${i} = pointerFor(a${i}, type${i}); if (x${i} === notAWrapper) wrongArgument(${i}, a${i});`
+      : fn.parameters[i] === "pointer"
+      ? `const x${i} = pointerArgument(a${i});`
+      : ""
   );
-  const args = objectTypes.map((type, i) => type === undefined ? `a${i}` : `x${i}`).join(", ");
+  const args = fn.parameters.map((p, i) => objectTypes[i] !== undefined || p === "pointer" ? `x${i}` : `a${i}`).join(", ");
   const scope: Record<string, unknown> = {
     call,
     pointerFor: nativePointerFor,
+    pointerArgument,
     notAWrapper,
     wrongArgument,
     arityError,
@@ -271,6 +280,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
 function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
   const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
+  const pointerParameters = fn.parameters.flatMap((p, i) => p === "pointer" ? [i] : []);
   const plain = callbackParameters.length === 0 && !fn.nonblocking && typeof fn.result !== "object" &&
     objectParameters.every(({ p, event }) => event === "use" && !p.nullable && p.keepAlive === undefined);
   if (plain) return fastBoundFunction(name, fn, call, types);
@@ -283,7 +293,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   ) => unknown;
   // Per-call allocations only for the shapes that need them: a factory with plain arguments
   // passes its arguments as they are.
-  const convertsArguments = objectParameters.length > 0 || callbackParameters.length > 0;
+  const convertsArguments = objectParameters.length > 0 || callbackParameters.length > 0 || pointerParameters.length > 0;
   const changesOwnership = objectParameters.some(({ event }) => event !== "use");
 
   return (...args: unknown[]) => {
@@ -292,6 +302,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
     }
     // 1. Check everything before native code runs.
     const native = convertsArguments ? args.slice() : args;
+    for (const index of pointerParameters) native[index] = pointerArgument(args[index]);
     const taken = changesOwnership ? new Set<NativeObject>() : undefined;
     for (const { index, p, event } of objectParameters) {
       const value = args[index];

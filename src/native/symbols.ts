@@ -66,6 +66,12 @@ export const custodySymbols = {
   custody_capsule_keep_alive: fn(["u32", "u32"], "i32"),
   custody_capsule_drop_keep_alive: fn(["u32", "u32"], "i32"),
   custody_capsule_destroy: fn(["u32", "u32"], "i32"),
+  custody_capsule_new: fn(["usize", "usize", "usize", "usize", "u32", "usize"], "i32"),
+  custody_capsule_get: fn(["u32", "u32", "usize", "usize"], "i32"),
+  custody_capsule_is_valid: fn(["u32", "u32", "usize"], "bool"),
+  custody_capsule_consume: fn(["u32", "u32", "usize", "usize"], "i32"),
+  custody_capsule_consume_id: fn(["u32", "u32", "u32", "usize"], "i32"),
+  custody_capsule_lookup: fn(["usize", "usize", "usize"], "i32"),
   custody_notify_destroyed: fn(["u32", "u32"], "i32"),
   custody_notify_destroyed_address: fn(["usize"], "i32"),
 

@@ -43,6 +43,8 @@ const actions: Readonly<Record<Event, string>> = {
   nativeDestroyed: "invalidate",
   callbackReturned: "invalidate",
   retain: "retain",
+  consume: "consume",
+  disown: "cancel the destructor of",
 };
 
 const stateExplanations: Readonly<Record<State, string>> = {

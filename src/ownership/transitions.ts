@@ -40,6 +40,8 @@ export const events = [
   "nativeDestroyed",
   "callbackReturned",
   "retain",
+  "consume",
+  "disown",
 ] as const;
 /** Something that happens to a wrapper. */
 export type Event = typeof events[number];
@@ -60,6 +62,8 @@ export const eventDescriptions: Readonly<Record<Event, string>> = {
   nativeDestroyed: "native code reported it destroyed",
   callbackReturned: "the callback it was an argument of returned",
   retain: "retained by the callback it was an argument of",
+  consume: "consumed: its pointer handed off to a consumer that now destroys it",
+  disown: "its destructor cancelled: JS no longer destroys it",
 };
 
 /**
@@ -123,6 +127,8 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("owned"),
     retain: never("owned"),
+    consume: go("invalid", "forget"),
+    disown: go("borrowed", "handOver"),
   },
   borrowed: {
     use: stay("borrowed"),
@@ -139,6 +145,8 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     nativeDestroyed: go("invalid", "forget"),
     callbackReturned: go("invalid", "forget"),
     retain: stay("borrowed"),
+    consume: go("invalid", "forget"),
+    disown: refuse("NOT_OWNER"),
   },
   child: {
     use: stay("child"),
@@ -155,6 +163,8 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("child"),
     retain: never("child"),
+    consume: refuse("NOT_OWNER"),
+    disown: refuse("NOT_OWNER"),
   },
   native: {
     use: stay("native"),
@@ -171,6 +181,8 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("native"),
     retain: never("native"),
+    consume: refuse("NOT_OWNER"),
+    disown: refuse("NOT_OWNER"),
   },
   invalid: {
     use: refuse("INVALID_OBJECT"),
@@ -187,6 +199,8 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     nativeDestroyed: stay("invalid"),
     callbackReturned: stay("invalid"),
     retain: refuse("INVALID_OBJECT"),
+    consume: refuse("INVALID_OBJECT"),
+    disown: refuse("INVALID_OBJECT"),
   },
 };
 

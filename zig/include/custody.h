@@ -99,6 +99,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -526,6 +527,40 @@ int32_t custody_capsule_destroy(uint32_t slot, uint32_t generation);
  * destructors still run). Callable from any thread. Returns 0, a handle status, or
  * CUSTODY_OUT_OF_MEMORY. */
 int32_t custody_notify_destroyed(uint32_t slot, uint32_t generation);
+
+/* ---- capsules by name text (the PyCapsule shape) ----
+ * Names are NUL-terminated UTF-8; NULL is the null name, which matches only NULL (not
+ * even ""). A name is copied and interned when a capsule is created, so the caller may free
+ * its buffer at once. Looking up a name never seen before never adds it to the table. */
+
+/* Registers a root capsule at `pointer` named `name` with an optional destructor, its
+ * context, and an owner code (see custody_capsule_set_owner; custody's JS side uses 1 for
+ * "JS owns it", 2 for "borrowed"). Returns 0, CUSTODY_NULL_POINTER, CUSTODY_NAME_TOO_LONG,
+ * CUSTODY_TABLE_FULL or CUSTODY_OUT_OF_MEMORY. */
+int32_t custody_capsule_new(size_t pointer, const char *name, custody_destructor destructor, void *context,
+                            uint32_t owner, custody_handle *out);
+
+/* PyCapsule_GetPointer: writes the pointer to *out if `name` is exactly the capsule's.
+ * Returns 0, CUSTODY_NULL_POINTER (out NULL), a handle status, or CUSTODY_NAME_MISMATCH. */
+int32_t custody_capsule_get(uint32_t slot, uint32_t generation, const char *name, size_t *out);
+
+/* PyCapsule_IsValid: whether the capsule is live and named exactly `name`. Never fails and
+ * counts nothing in the statistics. */
+bool custody_capsule_is_valid(uint32_t slot, uint32_t generation, const char *name);
+
+/* The consume-once hand-off (the DLPack protocol): if `name` is exactly the capsule's,
+ * writes its pointer to *out and invalidates the capsule without running its destructor:
+ * the caller destroys the object from now on. Name check and invalidation are one step,
+ * so of two consumers exactly one succeeds; the other gets CUSTODY_STALE_HANDLE. Returns
+ * 0, CUSTODY_NULL_POINTER, a handle status, or CUSTODY_NAME_MISMATCH (nothing changed). */
+int32_t custody_capsule_consume(uint32_t slot, uint32_t generation, const char *name, size_t *out);
+
+/* custody_capsule_consume with an interned name id (custody_intern; 0 = the null name). */
+int32_t custody_capsule_consume_id(uint32_t slot, uint32_t generation, uint32_t type_name, size_t *out);
+
+/* The live capsule at `pointer` named exactly `name`. Returns 0, CUSTODY_NULL_POINTER (out
+ * NULL) or CUSTODY_NOT_FOUND. */
+int32_t custody_capsule_lookup(size_t pointer, const char *name, custody_handle *out);
 
 /* custody_notify_destroyed for every live capsule registered at `pointer`, of any type.
  * Returns how many were invalidated (0 if none), or CUSTODY_OUT_OF_MEMORY. Callable from

@@ -335,13 +335,34 @@ pub const Registry = struct {
 
     /// Destroys the entry and its subtree and runs their destructors.
     pub fn destroy(self: *Registry, handle: Handle) Error!void {
-        return self.destroyTree(handle, true);
+        return self.destroyTree(handle, true, null);
+    }
+
+    /// The consume-once hand-off (PyCapsule's and DLPack's): if `type_name` is exactly the
+    /// entry's name, returns its pointer and invalidates the entry without running its
+    /// destructor (the consumer destroys the object now; descendants' destructors run).
+    /// Name check and invalidation happen under one lock, so of two racing consumers
+    /// exactly one gets the pointer and the other a stale handle.
+    pub fn consume(self: *Registry, handle: Handle, type_name: u32) Error!usize {
+        var pointer: usize = 0;
+        try self.destroyTree(handle, false, .{ .type_name = type_name, .pointer = &pointer });
+        return pointer;
+    }
+
+    /// Whether `handle` is live and named exactly `type_name`. Counts nothing and never
+    /// fails, like `PyCapsule_IsValid`.
+    pub fn isValid(self: *Registry, handle: Handle, type_name: u32) bool {
+        self.guard.lock();
+        defer self.guard.unlock();
+        if (handle.slot == 0 or handle.slot > self.issued) return false;
+        const current = self.generations[handle.slot];
+        return handle.generation == current and current & 1 == 1 and self.entries[handle.slot].type_name == type_name;
     }
 
     /// Native code destroyed the object itself: invalidate the entry and its subtree, and run
     /// the destructors of the descendants but not of the entry.
     pub fn notifyDestroyed(self: *Registry, handle: Handle) Error!void {
-        try self.destroyTree(handle, false);
+        try self.destroyTree(handle, false, null);
         _ = @atomicRmw(u64, &self.stats.capsules_notified, .Add, 1, .monotonic);
     }
 
@@ -379,7 +400,9 @@ pub const Registry = struct {
         return self.handleOf(best);
     }
 
-    fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool) Error!void {
+    const Consumer = struct { type_name: u32, pointer: *usize };
+
+    fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool, consumer: ?Consumer) Error!void {
         // Most destroys concern a handful of objects: no heap allocation for them.
         var small: [16]DueDestructor = undefined;
         var due: std.ArrayList(DueDestructor) = .initBuffer(&small);
@@ -388,6 +411,13 @@ pub const Registry = struct {
             self.guard.lock();
             defer self.guard.unlock();
             const root = (try self.validate(handle)).slot;
+            if (consumer) |c| {
+                if (self.entries[root].type_name != c.type_name) {
+                    self.stats.name_mismatches += 1;
+                    return error.NameMismatch;
+                }
+                c.pointer.* = self.entries[root].pointer;
+            }
             self.walk.clearRetainingCapacity();
             try self.collectPostOrder(root);
             // Reserve everything before the first change, so running out of memory changes nothing.
@@ -618,6 +648,30 @@ test "names must match exactly; the null name matches only itself" {
     try testing.expectEqual(@as(u64, 3), f.stats.name_mismatches);
     try f.registry.destroy(named);
     try f.registry.destroy(unnamed);
+}
+
+test "consume hands the pointer off once: name checked, no destructor, a second consumer is refused" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const capsule = try f.registry.create(0x10, 5, Recorder.destructor, &recorder, .none);
+    const part = try f.registry.create(0x20, 6, Recorder.destructor, &recorder, capsule);
+    try testing.expect(f.registry.isValid(capsule, 5));
+    try testing.expect(!f.registry.isValid(capsule, 0));
+    try testing.expectError(error.NameMismatch, f.registry.consume(capsule, 4));
+    try testing.expect(f.registry.isValid(capsule, 5));
+    try testing.expectEqual(@as(usize, 0x10), try f.registry.consume(capsule, 5));
+    try testing.expectError(error.StaleHandle, f.registry.consume(capsule, 5));
+    try testing.expect(!f.registry.isValid(capsule, 5));
+    try testing.expect(!f.registry.isValid(part, 6));
+    try testing.expect(!f.registry.isValid(.{ .slot = 99, .generation = 1 }, 5));
+    // Only the descendant's destructor ran: the consumer owns the capsule's object now.
+    try testing.expectEqualSlices(usize, &.{0x20}, recorder.seen());
+    const unnamed = try f.registry.create(0x30, 0, Recorder.destructor, &recorder, .none);
+    try testing.expectError(error.NameMismatch, f.registry.consume(unnamed, 5));
+    try testing.expectEqual(@as(usize, 0x30), try f.registry.consume(unnamed, 0));
+    try testing.expectEqual(@as(usize, 1), recorder.len);
 }
 
 test "same address, different types: find tells them apart" {

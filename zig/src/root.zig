@@ -306,6 +306,75 @@ export fn custody_notify_destroyed(slot: u32, generation: u32) i32 {
     const r = theRegistry() catch |err| return Status.of(err).code();
     return statusOf(r.notifyDestroyed(.{ .slot = slot, .generation = generation }));
 }
+// ---- capsules by name text, for native producers and consumers (PyCapsule's shape) ----
+
+/// The id of a NUL-terminated name, or 0 for null. With `add` false an unknown name gives
+/// null: it cannot match any capsule, and looking it up must not grow the name table.
+fn nameId(name: ?[*:0]const u8, add: bool) error{ OutOfMemory, NameTooLong }!?u32 {
+    const text = std.mem.span(name orelse return 0);
+    if (add) return try names.intern(text);
+    return names.find(text);
+}
+
+/// Registers a root capsule named by the text `name` (copied and interned, so the caller
+/// may free it at once; NULL is the null name) with owner code `owner`.
+export fn custody_capsule_new(pointer: usize, name: ?[*:0]const u8, destructor: ?Destructor, context: ?*anyopaque, owner: u32, out: ?*Handle) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const id = (nameId(name, true) catch |err| return Status.of(err).code()).?;
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    const handle = r.create(pointer, id, destructor, context, .none) catch |err| return Status.of(err).code();
+    r.setOwner(handle, owner) catch {};
+    o.* = handle;
+    return 0;
+}
+/// `PyCapsule_GetPointer`: the pointer if `name` matches exactly (NULL matches only NULL).
+export fn custody_capsule_get(slot: u32, generation: u32, name: ?[*:0]const u8, out: ?*usize) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    const handle: Handle = .{ .slot = slot, .generation = generation };
+    const id = (nameId(name, false) catch |err| return Status.of(err).code()) orelse {
+        _ = r.info(handle) catch |err| return Status.of(err).code();
+        return Status.name_mismatch.code();
+    };
+    o.* = r.pointerOf(handle, id) catch |err| return Status.of(err).code();
+    return 0;
+}
+/// `PyCapsule_IsValid`: live and named exactly `name`. Never fails, counts nothing.
+export fn custody_capsule_is_valid(slot: u32, generation: u32, name: ?[*:0]const u8) bool {
+    const id = (nameId(name, false) catch return false) orelse return false;
+    const r = theRegistry() catch return false;
+    return r.isValid(.{ .slot = slot, .generation = generation }, id);
+}
+/// The consume-once hand-off by name text; see `custody_capsule_consume_id`.
+export fn custody_capsule_consume(slot: u32, generation: u32, name: ?[*:0]const u8, out: ?*usize) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    const handle: Handle = .{ .slot = slot, .generation = generation };
+    const id = (nameId(name, false) catch |err| return Status.of(err).code()) orelse {
+        _ = r.info(handle) catch |err| return Status.of(err).code();
+        return Status.name_mismatch.code();
+    };
+    o.* = r.consume(handle, id) catch |err| return Status.of(err).code();
+    return 0;
+}
+/// If `type_name` is exactly the capsule's, writes its pointer to `out` and invalidates it
+/// without running its destructor: the caller destroys the object from now on. A second
+/// consumer gets CUSTODY_STALE_HANDLE.
+export fn custody_capsule_consume_id(slot: u32, generation: u32, type_name: u32, out: ?*usize) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.consume(.{ .slot = slot, .generation = generation }, type_name) catch |err| return Status.of(err).code();
+    return 0;
+}
+/// The live capsule at `pointer` named exactly `name`.
+export fn custody_capsule_lookup(pointer: usize, name: ?[*:0]const u8, out: ?*Handle) i32 {
+    const o = out orelse return Status.null_pointer.code();
+    const id = (nameId(name, false) catch |err| return Status.of(err).code()) orelse return Status.not_found.code();
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    o.* = r.find(pointer, id) catch |err| return Status.of(err).code();
+    return 0;
+}
+
 /// Returns how many entries lived at `pointer` (0 if none), or a status.
 export fn custody_notify_destroyed_address(pointer: usize) i32 {
     const r = theRegistry() catch |err| return Status.of(err).code();
@@ -361,6 +430,46 @@ test {
     _ = @import("registry.zig");
     _ = @import("symbol_address.zig");
     _ = @import("model_test.zig");
+}
+
+test "capsules by name text: create, get, is_valid, lookup, consume once" {
+    const Log = struct {
+        var calls: usize = 0;
+        fn destructor(_: ?*anyopaque, _: ?*anyopaque) callconv(.c) void {
+            calls += 1;
+        }
+    };
+    try std.testing.expectEqual(@as(i32, 0), custody_registry_init(1024));
+    var name_buffer = "tensor.v1".*;
+    var handle: Handle = undefined;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_new(0x7000, &name_buffer, Log.destructor, null, 1, &handle));
+    // The name was copied: changing the caller's buffer changes nothing.
+    name_buffer[0] = 'X';
+    var pointer: usize = 0;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_get(handle.slot, handle.generation, "tensor.v1", &pointer));
+    try std.testing.expectEqual(@as(usize, 0x7000), pointer);
+    try std.testing.expectEqual(Status.name_mismatch.code(), custody_capsule_get(handle.slot, handle.generation, null, &pointer));
+    try std.testing.expectEqual(Status.name_mismatch.code(), custody_capsule_get(handle.slot, handle.generation, "never interned name", &pointer));
+    try std.testing.expect(custody_capsule_is_valid(handle.slot, handle.generation, "tensor.v1"));
+    try std.testing.expect(!custody_capsule_is_valid(handle.slot, handle.generation, "tensor"));
+    try std.testing.expect(!custody_capsule_is_valid(handle.slot, handle.generation, null));
+    var found: Handle = undefined;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_lookup(0x7000, "tensor.v1", &found));
+    try std.testing.expectEqual(handle.slot, found.slot);
+    try std.testing.expectEqual(Status.not_found.code(), custody_capsule_lookup(0x7000, "no such name here", &found));
+    try std.testing.expectEqual(Status.name_mismatch.code(), custody_capsule_consume(handle.slot, handle.generation, "tensor", &pointer));
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_consume(handle.slot, handle.generation, "tensor.v1", &pointer));
+    try std.testing.expectEqual(Status.stale_handle.code(), custody_capsule_consume(handle.slot, handle.generation, "tensor.v1", &pointer));
+    try std.testing.expectEqual(Status.stale_handle.code(), custody_capsule_destroy(handle.slot, handle.generation));
+    try std.testing.expect(!custody_capsule_is_valid(handle.slot, handle.generation, "tensor.v1"));
+    try std.testing.expectEqual(@as(usize, 0), Log.calls);
+    var unnamed: Handle = undefined;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_new(0x7100, null, Log.destructor, null, 1, &unnamed));
+    try std.testing.expect(custody_capsule_is_valid(unnamed.slot, unnamed.generation, null));
+    try std.testing.expectEqual(Status.forged_handle.code(), custody_capsule_consume_id(unnamed.slot, unnamed.generation +% 2, 0, &pointer));
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_consume_id(unnamed.slot, unnamed.generation, 0, &pointer));
+    try std.testing.expectEqual(@as(usize, 0x7100), pointer);
+    try std.testing.expectEqual(@as(usize, 0), Log.calls);
 }
 
 test "the exported functions share one allocator and one registry" {

@@ -356,6 +356,26 @@ static void test_registry(void) {
     CHECK(log.calls == 2);
     CHECK_STATUS(custody_capsule_info(0, 0, &info), CUSTODY_FORGED_HANDLE);
 
+    /* capsules by name text: exact names, NULL only matches NULL, consumed once */
+    char producer_name[] = "dltensor";
+    custody_handle tensor = { 0, 0 };
+    CHECK_STATUS(custody_capsule_new(address_of(&parent_object), producer_name, record_destructor, &log, 1, &tensor),
+                 CUSTODY_OK);
+    producer_name[0] = 'X'; /* the name was copied */
+    CHECK(custody_capsule_is_valid(tensor.slot, tensor.generation, "dltensor"));
+    CHECK(!custody_capsule_is_valid(tensor.slot, tensor.generation, NULL));
+    CHECK_STATUS(custody_capsule_get(tensor.slot, tensor.generation, "dltensor", &pointer), CUSTODY_OK);
+    CHECK(pointer == address_of(&parent_object));
+    CHECK_STATUS(custody_capsule_get(tensor.slot, tensor.generation, "used_dltensor", &pointer), CUSTODY_NAME_MISMATCH);
+    custody_handle looked_up = { 0, 0 };
+    CHECK_STATUS(custody_capsule_lookup(address_of(&parent_object), "dltensor", &looked_up), CUSTODY_OK);
+    CHECK(looked_up.slot == tensor.slot && looked_up.generation == tensor.generation);
+    CHECK_STATUS(custody_capsule_consume(tensor.slot, tensor.generation, "dltensor", &pointer), CUSTODY_OK);
+    CHECK_STATUS(custody_capsule_consume(tensor.slot, tensor.generation, "dltensor", &pointer), CUSTODY_STALE_HANDLE);
+    CHECK_STATUS(custody_capsule_consume_id(tensor.slot, tensor.generation, 0, &pointer), CUSTODY_STALE_HANDLE);
+    CHECK(!custody_capsule_is_valid(tensor.slot, tensor.generation, "dltensor"));
+    CHECK(log.calls == 2); /* consumed: the producer's destructor did not run */
+
     /* an object from the tracked allocator, owned by its capsule */
     void *object = custody_malloc(48);
     CHECK(object != NULL);

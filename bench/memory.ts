@@ -1,0 +1,98 @@
+/**
+ * What the memory API costs, against raw FFI, in one process:
+ *
+ * - `js_alloc_release_vs_raw`: `alloc(types.u64).release()` (tracked block, registry owner,
+ *   wrapper, finalizer, the destructor run natively) against libc `malloc(8)` + `free` called
+ *   through the runtime's own FFI, the sides alternating round after round with mitata.
+ * - GC reclamation: 10^6 allocations dropped without release, the garbage collector forced
+ *   every 10^5; the process's RSS before and after, and the tracked blocks still live.
+ *
+ * Like bench/ownership.ts, the raw side asks which runtime runs. Writes a JSON object to the
+ * path given as the first argument.
+ *
+ * @module
+ */
+import { measure } from "mitata";
+import { writeResult } from "./write_result.ts";
+import { runtime, stats } from "../mod.ts";
+import { alloc, types } from "../src/memory/mod.ts";
+
+interface RawLibc {
+  pair(): void;
+}
+
+async function rawLibc(): Promise<RawLibc> {
+  const denoApi = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (denoApi !== undefined && !("Bun" in globalThis)) {
+    const lib = denoApi.dlopen("libc.so.6", {
+      malloc: { parameters: ["usize"], result: "pointer" },
+      free: { parameters: ["pointer"], result: "void" },
+    });
+    const size = 8n;
+    return { pair: () => lib.symbols.free(lib.symbols.malloc(size)) };
+  }
+  const specifier = "bun:ffi";
+  const ffi = await import(specifier) as {
+    dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
+      symbols: Record<string, (...args: unknown[]) => unknown>;
+    };
+  };
+  const lib = ffi.dlopen("libc.so.6", {
+    malloc: { args: ["u64_fast"], returns: "ptr" },
+    free: { args: ["ptr"], returns: "void" },
+  });
+  return { pair: () => lib.symbols.free(lib.symbols.malloc(8)) };
+}
+
+const raw = await rawLibc();
+const cases = {
+  raw: () => raw.pair(),
+  custody: () => alloc(types.u64).release(),
+};
+type Measured = Awaited<ReturnType<typeof measure>>;
+const rounds: Record<keyof typeof cases, Measured[]> = { raw: [], custody: [] };
+for (let round = 0; round < 3; round++) {
+  for (const name of Object.keys(cases) as (keyof typeof cases)[]) rounds[name].push(await measure(cases[name]));
+}
+const median = (samples: Measured[]) => [...samples].sort((a, b) => a.p50 - b.p50)[1];
+const rawPair = median(rounds.raw);
+const custodyPair = median(rounds.custody);
+
+const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+async function collect(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    runtime.collectGarbage();
+    await turn();
+  }
+}
+const mb = (bytes: number) => bytes / 2 ** 20;
+const dropped = 1_000_000;
+const batch = 100_000;
+await collect();
+const liveBefore = stats().liveCount;
+const rssBefore = process.memoryUsage().rss;
+let rssPeak = rssBefore;
+for (let done = 0; done < dropped; done += batch) {
+  for (let i = 0; i < batch; i++) alloc(types.u64);
+  await collect();
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+}
+for (let i = 0; i < 20 && stats().liveCount > liveBefore; i++) await collect();
+const rssAfter = process.memoryUsage().rss;
+
+writeResult({
+  runtime: runtime.name,
+  raw_malloc_free_ns: rawPair.p50,
+  js_alloc_release_ns: custodyPair.p50,
+  js_alloc_release_vs_raw: custodyPair.p50 / rawPair.p50,
+  raw_malloc_free_ns_p25: rawPair.p25,
+  raw_malloc_free_ns_p75: rawPair.p75,
+  js_alloc_release_ns_p25: custodyPair.p25,
+  js_alloc_release_ns_p75: custodyPair.p75,
+  gc_dropped_allocations: dropped,
+  gc_rss_before_mb: mb(rssBefore),
+  gc_rss_peak_mb: mb(rssPeak),
+  gc_rss_after_mb: mb(rssAfter),
+  gc_rss_growth_mb: mb(rssAfter - rssBefore),
+  gc_blocks_left: stats().liveCount - liveBefore,
+});

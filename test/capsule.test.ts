@@ -1,0 +1,178 @@
+// Capsules (PyCapsule's model) from JS and from native code through the registry, under deno test and bun test.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { allocator, Capsule, registry, stats } from "../mod.ts";
+import { alloc, types } from "../src/memory/mod.ts";
+import { native } from "../src/native/library.ts";
+import { outParameters, utf8 } from "../src/native/scratch.ts";
+import { libraryPath } from "../src/native/library.ts";
+import { symbolAddress } from "../src/native/symbol_address.ts";
+import { collectUntil, throwsCode } from "./helpers.ts";
+
+const custodyFree = symbolAddress(libraryPath(), "custody_free");
+
+/** Creates a capsule the way a C producer would: custody_capsule_new with a name string. */
+function nativeCapsule(pointer: number, name: string | null, owner: number, destructor = 0): registry.Handle {
+  const status = native.custody_capsule_new(pointer, name === null ? 0 : utf8(name).address, destructor, 0, owner, outParameters.address);
+  assert.equal(status, 0);
+  return { slot: outParameters.view.getUint32(0, true), generation: outParameters.view.getUint32(4, true) };
+}
+
+function nativeConsume(handle: registry.Handle, name: string | null): number {
+  return native.custody_capsule_consume(handle.slot, handle.generation, name === null ? 0 : utf8(name).address, outParameters.address);
+}
+
+describe("Capsule", () => {
+  it("get needs the exact name; the null name matches only null", () => {
+    using named = Capsule.create(0x11_0000, "lib.thing");
+    assert.equal(named.get("lib.thing"), 0x11_0000);
+    assert.equal(named.name, "lib.thing");
+    throwsCode(() => named.get("lib.Thing"), "NAME_MISMATCH");
+    throwsCode(() => named.get(""), "NAME_MISMATCH");
+    throwsCode(() => named.get(null), "NAME_MISMATCH");
+    using unnamed = Capsule.create(0x11_1000, null);
+    assert.equal(unnamed.get(null), 0x11_1000);
+    throwsCode(() => unnamed.get(""), "NAME_MISMATCH");
+    throwsCode(() => unnamed.get("lib.thing"), "NAME_MISMATCH");
+  });
+
+  it("isValid never throws", () => {
+    const capsule = Capsule.create(0x11_2000, "lib.valid");
+    assert.equal(capsule.isValid(), true);
+    assert.equal(capsule.isValid("lib.valid"), true);
+    assert.equal(capsule.isValid("other"), false);
+    assert.equal(capsule.isValid(null), false);
+    assert.equal(capsule.isValid("x".repeat(10_000)), false);
+    assert.equal(capsule.isValid(42 as never), false);
+    capsule.release();
+    assert.equal(capsule.isValid("lib.valid"), false);
+    assert.equal(capsule.isValid(), false);
+  });
+
+  it("the destructor runs once with the context, on release, using or GC", async () => {
+    const calls: [number, number][] = [];
+    const destructor = (pointer: number, context: number) => calls.push([pointer, context]);
+    const released = Capsule.create(0x11_3000, "lib.d", { destructor, context: 7 });
+    assert.equal(released.context, 7);
+    released.setContext(8);
+    released.release();
+    released[Symbol.dispose]();
+    throwsCode(() => released.release(), "DOUBLE_RELEASE");
+    {
+      using _scoped = Capsule.create(0x11_3100, "lib.d", { destructor, context: 9 });
+    }
+    (() => Capsule.create(0x11_3200, "lib.d", { destructor, context: 10 }))();
+    await collectUntil(() => calls.length === 3);
+    assert.deepEqual(calls, [[0x11_3000, 8], [0x11_3100, 9], [0x11_3200, 10]]);
+  });
+
+  it("a native destructor with its context runs natively", () => {
+    const block = allocator.malloc(32);
+    const capsule = Capsule.create(block, "lib.native", { destructor: custodyFree, context: 3 });
+    assert.equal(registry.info(capsule.handle).context, 3);
+    capsule.release();
+    assert.equal(allocator.blockSize(block), undefined);
+  });
+
+  it("setDestructor: replaced, or removed with null (then nothing runs)", () => {
+    let first = 0, second = 0;
+    const swapped = Capsule.create(0x11_4000, "lib.swap", { destructor: () => first++ });
+    swapped.setDestructor(() => second++);
+    swapped.release();
+    assert.deepEqual([first, second], [0, 1]);
+    const removed = Capsule.create(0x11_4100, "lib.swap", { destructor: () => first++ });
+    removed.setDestructor(null);
+    removed.release();
+    assert.equal(first, 0);
+    throwsCode(() => removed.setDestructor(null), "INVALID_OBJECT");
+    throwsCode(() => removed.setContext(1), "INVALID_OBJECT");
+    throwsCode(() => removed.context, "INVALID_OBJECT");
+  });
+
+  it("consume hands the pointer off once; the destructor never runs; a second consumer fails cleanly", () => {
+    let runs = 0;
+    const capsule = Capsule.create(0x11_5000, "dltensor", { destructor: () => runs++ });
+    throwsCode(() => capsule.consume("used_dltensor"), "NAME_MISMATCH");
+    assert.ok(capsule.isValid("dltensor"));
+    assert.equal(capsule.consume("dltensor"), 0x11_5000);
+    throwsCode(() => capsule.consume("dltensor"), "INVALID_OBJECT", /consume/);
+    throwsCode(() => capsule.get("dltensor"), "INVALID_OBJECT");
+    throwsCode(() => capsule.release(), "INVALID_OBJECT");
+    capsule[Symbol.dispose]();
+    assert.equal(runs, 0);
+  });
+
+  it("refuses a NULL pointer, a second owner of a pointer and name, bad names and destructors", () => {
+    throwsCode(() => Capsule.create(0, "lib.null"), "NULL_POINTER");
+    throwsCode(() => Capsule.create(-1, "lib.null"), "INVALID_ARGUMENT");
+    using first = Capsule.create(0x11_6000, "lib.once");
+    throwsCode(() => Capsule.create(0x11_6000, "lib.once"), "ALREADY_OWNED");
+    using other = Capsule.create(0x11_6000, "lib.other");
+    assert.equal(other.get("lib.other"), first.get("lib.once"));
+    throwsCode(() => Capsule.create(0x11_6100, 5 as never), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_6100, "x".repeat(5000)), "NAME_TOO_LONG");
+    throwsCode(() => Capsule.create(0x11_6100, "lib.bad", { destructor: -3 }), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_6200, "lib.bad", { context: 0.5 }), "INVALID_ARGUMENT");
+  });
+
+  it("a capsule over memory custody owns keeps that memory alive", async () => {
+    const start = allocator.nextSequence();
+    const capsule = (() => Capsule.create(alloc(types.u64, 5n), "lib.memory"))();
+    let rounds = 0;
+    await collectUntil(() => rounds++ >= 4);
+    const [block] = allocator.liveBlocks(start);
+    assert.equal(block.address, capsule.get("lib.memory"));
+    assert.match(capsule.toString(), /over memory custody owns/);
+    capsule.release();
+  });
+});
+
+describe("capsules between JS and native code", () => {
+  it("native code creates, JS looks up and owns (owner code 1): release runs the native destructor", () => {
+    const block = allocator.malloc(16);
+    const handle = nativeCapsule(block, "native.made", 1, custodyFree);
+    const capsule = Capsule.fromHandle(handle, "native.made");
+    assert.equal(capsule.state, "owned");
+    assert.equal(Capsule.lookup(block, "native.made")?.get("native.made"), block);
+    assert.equal(Capsule.lookup(block, "native.other"), undefined);
+    throwsCode(() => Capsule.fromHandle(handle, "native.other"), "NAME_MISMATCH");
+    capsule.release();
+    assert.equal(allocator.blockSize(block), undefined);
+    throwsCode(() => Capsule.fromHandle(handle, "native.made"), "STALE_HANDLE");
+  });
+
+  it("a capsule native code keeps (owner code 2) is borrowed: JS may not release it", () => {
+    const handle = nativeCapsule(0x12_0000, null, 2);
+    const capsule = Capsule.fromHandle(handle, null);
+    assert.equal(capsule.state, "borrowed");
+    throwsCode(() => capsule.release(), "NOT_OWNER");
+    capsule[Symbol.dispose]();
+    assert.equal(capsule.get(null), 0x12_0000);
+    registry.destroy(handle);
+    assert.equal(capsule.isValid(), false);
+  });
+
+  it("native code reads and consumes a JS capsule; JS then fails cleanly, and the destructor never runs", () => {
+    let runs = 0;
+    const capsule = Capsule.create(0x12_1000, "shared.tensor", { destructor: () => runs++ });
+    const { slot, generation } = capsule.handle;
+    assert.equal(native.custody_capsule_is_valid(slot, generation, utf8("shared.tensor").address), true);
+    assert.equal(native.custody_capsule_is_valid(slot, generation, 0), false);
+    assert.equal(native.custody_capsule_get(slot, generation, utf8("shared.tensor").address, outParameters.address), 0);
+    assert.equal(outParameters.view.getUint32(0, true), 0x12_1000);
+    assert.equal(nativeConsume(capsule.handle, "shared.tensor"), 0);
+    assert.equal(capsule.isValid(), false);
+    throwsCode(() => capsule.consume("shared.tensor"), "INVALID_OBJECT");
+    assert.ok(nativeConsume({ slot, generation }, "shared.tensor") < 0);
+    assert.equal(runs, 0);
+  });
+
+  it("JS consumes first: the native consumer gets STALE_HANDLE", () => {
+    const capsule = Capsule.create(0x12_2000, "shared.once");
+    const handle = capsule.handle;
+    capsule.consume("shared.once");
+    const mismatchesBefore = stats().nameMismatches;
+    assert.equal(nativeConsume(handle, "shared.once"), -1);
+    assert.equal(stats().nameMismatches, mismatchesBefore);
+  });
+});
