@@ -35,6 +35,8 @@ step header bash -c "cd zig && '$zig' build && '$zig' cc -std=c11 -Wall -Wextra 
 if grep -q 'header smoke: ok' "$logs/header.log"; then add 1 0; else add 0 1; fi
 
 step typecheck "$tsc" -p tsconfig.json
+# A clean type check counts as one test, so a failing one shows in the closing line.
+if [ ! -s "$logs/typecheck.log" ]; then add 1 0; else add 0 1; fi
 
 # "ok | 3 passed (35 steps) | 0 failed" or "FAILED | 2 passed (33 steps) | 1 failed (2 steps)": count steps.
 add_deno() {
