@@ -71,7 +71,7 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
     for (const wrapper of dropped(model)) {
       const object = real.weak[wrapper.id]?.deref();
       if (object === undefined) continue;
-      wrapper.held = true;
+      model.hold(wrapper, true);
       real.held[wrapper.id] = object;
       real.weak[wrapper.id] = undefined;
     }
