@@ -19,7 +19,7 @@ import { runtime } from "../src/ffi/mod.ts";
 import { events, states } from "../src/ownership/transitions.ts";
 import { commandCounts, FuzzFailure, type FuzzCommand } from "./command.ts";
 import { pairIndex, reachablePairs } from "./model.ts";
-import { coverage, property } from "./run.ts";
+import { coverage, legacyMaxCommands, maxCommands, property, propertyOf } from "./run.ts";
 import { counters } from "./system.ts";
 
 /** One saved failure. */
@@ -31,6 +31,8 @@ export interface CorpusEntry {
   readonly code: string;
   readonly runtime: string;
   readonly message: string;
+  /** The run length bound the seed and path were found under (600 when absent). */
+  readonly maxCommands?: number;
 }
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
@@ -38,21 +40,22 @@ const time = Number(args.time ?? 60), runsLimit = Number(args.runs ?? 0), worker
 const out = args.out ?? ".fuzz";
 const seed0 = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 
-function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>): CorpusEntry {
+function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>, bound: number = maxCommands): CorpusEntry {
   const error = details.errorInstance;
   const failure = error instanceof FuzzFailure ? error : undefined;
   const message = error instanceof Error ? error.message : String(error);
   const counterexample = String(details.counterexample?.[0] ?? "");
   const code = failure?.code ?? "THROWN";
   const command = failure?.command.replace(/\(.*/, "") ?? "unknown";
-  return { signature: `${failure?.oracle ?? "error"}:${command}:${code}`, seed: details.seed, path: details.counterexamplePath ?? "", counterexample, code, runtime: runtime.name, message };
+  return { signature: `${failure?.oracle ?? "error"}:${command}:${code}`, seed: details.seed, path: details.counterexamplePath ?? "", counterexample, code, runtime: runtime.name, message, maxCommands: bound };
 }
 
 /** Replays one saved failure; returns the failure it still shows, or undefined once fixed. */
-export async function replay(entry: Pick<CorpusEntry, "seed" | "path">): Promise<CorpusEntry | undefined> {
+export async function replay(entry: Pick<CorpusEntry, "seed" | "path" | "maxCommands">): Promise<CorpusEntry | undefined> {
   await settle();
-  const details = await fc.check(property, { seed: entry.seed, path: entry.path, numRuns: 1, endOnFailure: true });
-  return details.failed ? entryOf(details) : undefined;
+  const bound = entry.maxCommands ?? legacyMaxCommands;
+  const details = await fc.check(bound === maxCommands ? property : propertyOf(bound), { seed: entry.seed, path: entry.path, numRuns: 1, endOnFailure: true });
+  return details.failed ? entryOf(details, bound) : undefined;
 }
 
 /**

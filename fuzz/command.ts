@@ -103,9 +103,24 @@ export function refusalOf(model: Model, args: readonly (readonly [WrapperModel, 
   return undefined;
 }
 
-/** The wrappers JS holds, optionally of one kind. */
-export function heldWrappers(model: Model, kind?: string): WrapperModel[] {
-  return model.wrappers.filter((w) => w.held && (kind === undefined || w.native.kind === kind));
+const heldCache = new WeakMap<Model, { version: number; lists: Map<string | undefined, readonly WrapperModel[]> }>();
+
+/**
+ * The wrappers JS holds, optionally of one kind. Every command's precondition asks, so the
+ * lists are kept until the model's held set changes.
+ */
+export function heldWrappers(model: Model, kind?: string): readonly WrapperModel[] {
+  let cache = heldCache.get(model);
+  if (cache === undefined || cache.version !== model.heldVersion) {
+    cache = { version: model.heldVersion, lists: new Map() };
+    heldCache.set(model, cache);
+  }
+  let list = cache.lists.get(kind);
+  if (list === undefined) {
+    list = model.wrappers.filter((w) => w.held && (kind === undefined || w.native.kind === kind));
+    cache.lists.set(kind, list);
+  }
+  return list;
 }
 
 /** Picks `list[n % length]`, or undefined from an empty list. */
@@ -134,7 +149,7 @@ export function identify(model: Model, real: Real, native: NativeModel, object: 
     if (known !== undefined) {
       if (object !== known) fail("identity", command, "IDENTITY", `a new wrapper came back for ${native.kind} #${native.id}, which custody still holds`);
       if (!entry.held) {
-        entry.held = true;
+        model.hold(entry, true);
         real.held[entry.id] = known;
         real.weak[entry.id] = undefined;
       }

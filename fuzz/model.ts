@@ -78,6 +78,8 @@ export class Model {
   readonly coverage: Uint32Array;
   /** Forced collections so far in this run. */
   collections = 0;
+  /** Bumped whenever the set of wrappers JS holds changes: lists of them can be reused until then. */
+  heldVersion = 0;
 
   constructor(coverage: Uint32Array = new Uint32Array(states.length * events.length)) {
     this.coverage = coverage;
@@ -106,8 +108,15 @@ export class Model {
   addWrapper(native: NativeModel, state: State): WrapperModel {
     const wrapper: WrapperModel = { id: this.wrappers.length, native, state, cause: undefined, held: true, collected: false, keeps: undefined };
     this.wrappers.push(wrapper);
+    this.heldVersion++;
     native.entry = wrapper;
     return wrapper;
+  }
+
+  /** JS takes a strong reference to `wrapper` again, or drops it. */
+  hold(wrapper: WrapperModel, held: boolean): void {
+    wrapper.held = held;
+    this.heldVersion++;
   }
 
   /** What the table predicts for `event` on `wrapper`. */

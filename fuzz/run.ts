@@ -7,6 +7,7 @@
  */
 import fc from "fast-check";
 import { readdirSync } from "node:fs";
+import { openCallbacks } from "../src/bindings/callbacks.ts";
 import { borrow } from "../src/ownership/wrapper.ts";
 import { checkOracles, type Family, fail, type FuzzCommand, run } from "./command.ts";
 import { collectDropped, dropped } from "./commands/lifecycle.ts";
@@ -18,14 +19,26 @@ const files = readdirSync(folder).filter((f) => f.endsWith(".ts")).sort();
 /** Every family of commands. */
 export const families: Family[] = await Promise.all(files.map(async (f) => (await import(new URL(f, folder).href) as { family: Family }).family));
 
-/** The arbitrary of one run's commands. */
-export const commandsArbitrary: fc.Arbitrary<Iterable<FuzzCommand>> = fc.commands(families.flatMap((f) => [...f.commands]), { maxCommands: 600, size: "max" });
+/**
+ * The longest run: long runs spread a run's fixed costs (its forced collections, the
+ * cleanup) over many commands. Corpus entries record it: a seed and shrink path only
+ * replay the same commands under the same bound.
+ */
+export const maxCommands = 4000;
+
+/** The bound of the corpus entries saved before entries recorded theirs. */
+export const legacyMaxCommands = 600;
+
+/** The arbitrary of one run's commands, at most `bound` of them. */
+export function commandsArbitrary(bound: number = maxCommands): fc.Arbitrary<Iterable<FuzzCommand>> {
+  return fc.commands(families.flatMap((f) => [...f.commands]), { maxCommands: bound, size: "max" });
+}
 
 /** Coverage over every run of this process: state x event counts. */
 export const coverage = new Uint32Array(5 * 14);
 
 /** Releases everything the run left, forces collection, and checks that nothing leaks. */
-async function finish(model: Model, real: Real): Promise<void> {
+async function finish(model: Model, real: Real, callbacksBefore: number): Promise<void> {
   const label = "cleanup";
   for (let round = 0; round < 20; round++) {
     for (const wrapper of model.wrappers) {
@@ -52,28 +65,37 @@ async function finish(model: Model, real: Real): Promise<void> {
       model.destroyNative(native);
     }
     if (dropped(model).length === 0) break;
-    await collectDropped(model, real, label);
-    if (round > 10) {
-      // A conservative collector may keep a dropped wrapper: take it back and release it.
-      for (const wrapper of dropped(model)) {
-        const object = real.weak[wrapper.id]?.deref();
-        if (object === undefined) continue;
-        wrapper.held = true;
-        real.held[wrapper.id] = object;
-      }
+    // Dropped wrappers the runtime has not collected yet JS takes back and releases: a forced
+    // collection costs milliseconds, and dropThenGc already covers collection. Only wrappers
+    // collected meanwhile need one, so that their finalizers run before the counts are read.
+    for (const wrapper of dropped(model)) {
+      const object = real.weak[wrapper.id]?.deref();
+      if (object === undefined) continue;
+      model.hold(wrapper, true);
+      real.held[wrapper.id] = object;
+      real.weak[wrapper.id] = undefined;
     }
+    if (dropped(model).length > 0) await collectDropped(model, real, label);
   }
   checkOracles(model, label);
   if (model.liveNatives() !== 0) fail("leak", label, "LEAK", `${model.liveNatives()} native objects are left after releasing everything`);
   if (dropped(model).length !== 0) fail("leak", label, "NOT_COLLECTED", `${dropped(model).length} dropped wrappers were never collected`);
+  // Every callback the run made is closed: with its window, or by the command that made it.
+  const callbacks = openCallbacks() - callbacksBefore;
+  if (callbacks !== 0) fail("leak", label, "OPEN_CALLBACKS", `${callbacks} callbacks are left open after releasing everything`);
 }
 
-/** The property every run checks. */
-export const property = fc.asyncProperty(commandsArbitrary, async (commands) => {
-  const base = counters();
-  run.baseline = base;
-  const model = new Model(coverage);
-  const real = new Real();
-  await fc.asyncModelRun(() => ({ model, real }), commands);
-  await finish(model, real);
-});
+/** The property every run checks, over runs of at most `bound` commands. */
+export function propertyOf(bound: number = maxCommands): fc.IAsyncProperty<[Iterable<FuzzCommand>]> {
+  return fc.asyncProperty(commandsArbitrary(bound), async (commands) => {
+    run.baseline = counters();
+    const callbacksBefore = openCallbacks();
+    const model = new Model(coverage);
+    const real = new Real();
+    await fc.asyncModelRun(() => ({ model, real }), commands);
+    await finish(model, real, callbacksBefore);
+  });
+}
+
+/** The property of a campaign's runs. */
+export const property: fc.IAsyncProperty<[Iterable<FuzzCommand>]> = propertyOf();

@@ -10,7 +10,7 @@ import { bind, type Wrapper } from "../src/bindings/bind.ts";
 import type { Declaration } from "../src/bindings/declaration.ts";
 import { runtime } from "../src/ffi/mod.ts";
 import { addressOf, type NativeObject } from "../src/ownership/wrapper.ts";
-import { stats, violationCount } from "../src/stats.ts";
+import { counter, violationCount } from "../src/stats.ts";
 
 /** The widgets declaration and, under other names, the same functions with other ownership hints. */
 export const fuzzDeclaration = {
@@ -73,7 +73,7 @@ export function counters(): { violations: number; deadCalls: number; liveObjects
     violations: violationCount(),
     deadCalls: Number(lib.wg_dead_calls()),
     liveObjects: Number(lib.wg_live_objects()),
-    liveEntries: stats().capsulesLive,
+    liveEntries: counter("capsules_live"),
   };
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite (Zig unit tests, the C header smoke test, the TypeScript type check,
-# the same test files under `deno test` and `bun test`, the examples in doc comments), keeps
-# going when one fails so the report is complete, and ends with one line: "N passed, N failed",
-# summed over all suites.
+# the same test files under `deno test` and `bun test`, the examples in doc comments, a short
+# fuzz campaign per runtime (FUZZ_TIME seconds, 20 by default)), keeps going when one fails so
+# the report is complete, and ends with one line: "N passed, N failed", summed over all suites.
 # Usage: scripts/test.sh ZIG DENO BUN TSC
 set -uo pipefail
 zig=$1 deno=$2 bun=$3 tsc=$4
@@ -58,6 +58,14 @@ step bun "$bun" test
 bun_pass=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | grep -Eo '[0-9]+' | tail -1)
 bun_fail=$(grep -Eo '^ *[0-9]+ fail$' "$logs/bun.log" | grep -Eo '[0-9]+' | tail -1)
 if [ -n "$bun_pass" ]; then add "$bun_pass" "${bun_fail:-0}"; else add 0 1; fi
+
+# A short fuzz campaign per runtime (fuzz/campaign.ts), one result each; its failures land in
+# .tools/fuzz-test/corpus/ with their seed and path, and are replayed first by the next run.
+fuzz_time=${FUZZ_TIME:-20}
+step fuzz-deno "$deno" run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts --time="$fuzz_time" --out=.tools/fuzz-test
+if grep -q '^== fuzz campaign (deno): .* 0 failures$' "$logs/fuzz-deno.log"; then add 1 0; else add 0 1; fi
+step fuzz-bun "$bun" fuzz/campaign.ts --time="$fuzz_time" --out=.tools/fuzz-test
+if grep -q '^== fuzz campaign (bun): .* 0 failures$' "$logs/fuzz-bun.log"; then add 1 0; else add 0 1; fi
 
 echo
 for b in "${broken[@]}"; do echo "failed: $b"; done

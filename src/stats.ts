@@ -42,7 +42,8 @@ const statsFields = [
   "table_full",
 ] as const;
 
-type StatsField = typeof statsFields[number];
+/** The C name of one native counter in the stats block. */
+export type StatsField = typeof statsFields[number];
 
 /**
  * A snapshot of every counter. Allocator: `liveCount`, `liveBytes`, `peakCount`,
@@ -74,6 +75,20 @@ export function stats(): Stats {
   const out: Record<string, number> = {};
   for (const name of statsFields) out[camelCase(name)] = readField(block, 0, layout.fields[name]);
   return { ...out, ...memoryCounters } as Stats;
+}
+
+/**
+ * Reads one native counter by its C field name, without building the whole snapshot that
+ * {@linkcode stats} returns: for checks that run after every call.
+ *
+ * @example Live registry entries
+ * ```ts
+ * import { counter } from "./stats.ts";
+ * console.log(counter("capsules_live"));
+ * ```
+ */
+export function counter(name: StatsField): number {
+  return readField(block, 0, layout.fields[name]);
 }
 
 const violationFields = ["double_frees", "invalid_frees", "overruns", "underruns", "writes_after_free"] as const;

@@ -6,7 +6,7 @@
  * @module
  */
 import fc from "fast-check";
-import { retain } from "../../src/bindings/callbacks.ts";
+import { closeCallback, retain } from "../../src/bindings/callbacks.ts";
 import type { Wrapper } from "../../src/bindings/bind.ts";
 import { expectOutcome, type Family, fail, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
@@ -117,15 +117,21 @@ const forEachChild = fc.tuple(index, fc.array(fc.constantFrom(...actions), { min
     const borrowed: WrapperModel[] = [];
     let at = 0;
     const w = real.get<"Window">(window.id);
-    const status = expectOutcome(label, code, () =>
-      lib.wg_window_for_each_child(w, (object) => {
-        const native = children[at];
-        if (native === undefined) fail("outcome", label, "CALLBACK", "the callback ran for a child the model does not have");
-        const wrapper = identify(model, real, native, object, label);
-        if (wrapper.state === "borrowed") borrowed.push(wrapper);
-        act(model, label, wrapper, object!, plan[at++ % plan.length], w);
-        return 0;
-      }, 0));
+    const visit = (object: Wrapper<"Widget"> | null) => {
+      const native = children[at];
+      if (native === undefined) fail("outcome", label, "CALLBACK", "the callback ran for a child the model does not have");
+      const wrapper = identify(model, real, native, object, label);
+      if (wrapper.state === "borrowed") borrowed.push(wrapper);
+      act(model, label, wrapper, object!, plan[at++ % plan.length], w);
+      return 0;
+    };
+    let status: number | undefined;
+    try {
+      status = expectOutcome(label, code, () => lib.wg_window_for_each_child(w, visit, 0));
+    } finally {
+      // A callback bound to no object stays open until closed: one per call would use up the gates.
+      closeCallback(visit);
+    }
     if (code !== undefined) return;
     if (status !== 0 || at !== children.length) fail("outcome", label, "CALLBACK", `for_each_child returned ${status} after ${at} of ${children.length} children`);
     for (const wrapper of borrowed) if (wrapper.state === "borrowed") model.apply(wrapper, "callbackReturned");

@@ -66,7 +66,7 @@ function letGo(event: "release" | "dispose") {
 const drop = index.map((n) =>
   step("drop", `object ${n}`, (m) => heldWrappers(m as Model).length > 0, (model, real) => {
     const wrapper = pick(heldWrappers(model), n)!;
-    wrapper.held = false;
+    model.hold(wrapper, false);
     real.drop(wrapper.id);
   })
 );

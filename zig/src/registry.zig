@@ -318,6 +318,8 @@ pub const Registry = struct {
                 self.generations[handle.slot] == handle.generation +% 1)
             {
                 const e = &self.entries[handle.slot];
+                // destroy() reserved queue room for this slot, but later destroys may have used it.
+                if (e.keep_alive == 1) try self.free_slots.ensureUnusedCapacity(self.gpa, 1);
                 e.keep_alive -= 1;
                 if (e.keep_alive > 0) return;
                 const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
@@ -767,6 +769,36 @@ test "keep-alive defers the destructor until the last keep-alive is dropped" {
     const other = try f.registry.create(8, 0, null, null, .none);
     try testing.expectError(error.NotKeptAlive, f.registry.dropKeepAlive(other));
     try f.registry.destroy(other);
+}
+
+test "dropping the last keep-alive of a destroyed entry reserves its place in the free queue" {
+    // destroy() reserves queue room for every slot it walks, but a kept-alive slot joins the
+    // queue only later, when dropKeepAlive() recycles it: by then other destroys may have used
+    // that room. Without its own reservation the push overran the queue, and create() later
+    // issued slot 0 (the fuzz campaign found it as a null handle under Bun).
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 64 });
+    defer f.registry.deinit();
+    const kept = try f.registry.create(0x1000, 1, null, null, .none);
+    try f.registry.keepAlive(kept);
+    try f.registry.destroy(kept);
+    var handles: [40]Handle = undefined;
+    for (&handles, 0..) |*h, i| h.* = try f.registry.create(0x2000 + i, 1, null, null, .none);
+    // Destroy until the queue is full to its capacity: the kept slot's room is used up.
+    var destroyed: usize = 0;
+    while (destroyed < handles.len) {
+        try f.registry.destroy(handles[destroyed]);
+        destroyed += 1;
+        if (f.registry.free_slots.len == f.registry.free_slots.buffer.len) break;
+    }
+    try testing.expectEqual(f.registry.free_slots.buffer.len, f.registry.free_slots.len);
+    try f.registry.dropKeepAlive(kept);
+    for (0..destroyed + 1) |_| {
+        const again = try f.registry.create(0x3000, 1, null, null, .none);
+        try testing.expect(again.slot != 0);
+        try f.registry.destroy(again);
+    }
+    for (handles[destroyed..]) |h| try f.registry.destroy(h);
 }
 
 test "a handle with generation 0 never matches a live entry's keep-alive" {
