@@ -219,11 +219,15 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
 
 /**
  * The call path for the commonest shape, chosen at bind time: object arguments only
- * borrowed, no callbacks, a primitive result, a blocking call. Fixed arity, nothing
- * allocated per call, one check per object argument; the same guarantees as the general path.
+ * borrowed, no callbacks, a primitive result or a new owned or borrowed object, a blocking
+ * call. Fixed arity, one check per object argument; the same guarantees as the general path.
  * While no custody callback is open, no JS can run during the call, so it needs no bracket.
  */
 function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
+  const result = fn.result;
+  // Own and borrow results never look at the arguments.
+  const noArguments: unknown[] = [];
+  const wrap = typeof result === "object" ? (pointer: unknown) => wrapResult(name, result, pointer, noArguments, types[result.object]) : undefined;
   const arity = fn.parameters.length;
   const objectTypes = fn.parameters.map((p) => isObjectParameter(p) ? types[p.object] : undefined);
   const wrongArgument = (index: number, value: unknown): never => {
@@ -255,6 +259,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     wrongArgument,
     arityError,
     finish,
+    wrap,
     callbacksOpen,
     enterNative,
     leaveNative,
@@ -266,13 +271,15 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     arity,
     `if (arguments.length !== ${arity}) arityError(arguments.length);
     ${checks.join("\n")}
-    if (!callbacksOpen()) return call(${args});
+    if (!callbacksOpen()) return ${wrap === undefined ? `call(${args})` : `wrap(call(${args}))`};
+    let returned;
     enterNative();
     try {
-      return finish(call(${args}));
+      returned = call(${args});
     } finally {
       leaveNative();
-    }`,
+    }
+    return finish(${wrap === undefined ? "returned" : "wrap(returned)"});`,
     scope,
   );
 }
@@ -281,7 +288,8 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   const objectParameters = fn.parameters.flatMap((p, i) => isObjectParameter(p) ? [{ index: i, p, ...eventOf(p) }] : []);
   const callbackParameters = fn.parameters.flatMap((p, i) => isCallbackParameter(p) ? [{ index: i, p }] : []);
   const pointerParameters = fn.parameters.flatMap((p, i) => p === "pointer" ? [i] : []);
-  const plain = callbackParameters.length === 0 && !fn.nonblocking && typeof fn.result !== "object" &&
+  const simpleResult = typeof fn.result !== "object" || fn.result.ownership === "own" || fn.result.ownership === "borrow";
+  const plain = callbackParameters.length === 0 && !fn.nonblocking && simpleResult &&
     objectParameters.every(({ p, event }) => event === "use" && !p.nullable && p.keepAlive === undefined);
   if (plain) return fastBoundFunction(name, fn, call, types);
   const succeeded = fn.succeeded ?? defaultSucceeded;

@@ -26,7 +26,7 @@ import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
 import { generations } from "../registry.ts";
 import { type Cause, check, commit, type OwnershipRecord } from "./machine.ts";
-import { type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
+import { type Allowed, type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
 
 /** A native type: its name and how its objects are destroyed. */
 export interface ObjectType {
@@ -115,26 +115,30 @@ export interface Attachment {
  * every WeakRef target alive until the job ends anyway), so an object created and released
  * within one job pays for neither. The nursery holds nothing longer than a WeakRef would.
  */
-const identity = new Map<number, WeakRef<NativeObject>>();
-const nursery = new Map<number, NativeObject>();
-let nurseryFlushQueued = false;
+// Both indexed by registry slot (small dense integers): array stores cost less than Map
+// operations on this path.
+const identity: (WeakRef<NativeObject> | undefined)[] = [];
+const nursery: (NativeObject | undefined)[] = [];
+const nurserySlots: number[] = [];
 
 function flushNursery(): void {
-  nurseryFlushQueued = false;
-  for (const [slot, object] of nursery) {
+  for (const slot of nurserySlots) {
+    const object = nursery[slot];
+    if (object === undefined) continue;
+    nursery[slot] = undefined;
     const internals = internalsOf(object);
     if (internals.record.state === "invalid") continue;
     internals.ref = new WeakRef(object);
-    identity.set(slot, internals.ref);
+    identity[slot] = internals.ref;
     finalizers.register(object, internals, internals);
   }
-  nursery.clear();
+  nurserySlots.length = 0;
 }
 
 /** Drops the identity entry of a wrapper that ends, unless its slot already names a newer one. */
 function forget(internals: Internals): void {
   const slot = internals.handle.slot;
-  if (internals.ref !== undefined && identity.get(slot) === internals.ref) identity.delete(slot);
+  if (internals.ref !== undefined && identity[slot] === internals.ref) identity[slot] = undefined;
 }
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
@@ -229,6 +233,12 @@ function catchUp(internals: Internals): boolean {
   internals.expected = 0;
   release(internals);
   return true;
+}
+
+/** What the table allows for `event` now; the subject for an error message is made only to throw one. */
+function allowedFor(internals: Internals, event: Event): Allowed {
+  const outcome = transitions[internals.record.state][event];
+  return isAllowed(outcome) ? outcome : check(internals.record, event, subject(internals));
 }
 
 function subject(internals: Internals) {
@@ -344,7 +354,7 @@ function perform(internals: Internals, effect: Effect, parent: NativeObject | un
 }
 
 function transition(internals: Internals, event: Event, cause: Cause, rule?: string, parent?: NativeObject): void {
-  const allowed = check(internals.record, event, subject(internals));
+  const allowed = allowedFor(internals, event);
   perform(internals, allowed.effect, parent);
   commit(internals.record, event, allowed, cause, rule);
   if (allowed.to === "invalid") {
@@ -486,7 +496,7 @@ function dropKeepAlives(internals: Internals): void {
  * in the state the registry recorded.
  */
 function wrapperOf(type: ObjectType, location: Location, handle: registry.Handle): NativeObject {
-  const object = nursery.get(handle.slot) ?? identity.get(handle.slot)?.deref();
+  const object = nursery[handle.slot] ?? identity[handle.slot]?.deref();
   if (object !== undefined && internalsOf(object).handle.generation === handle.generation) return object;
   const info = registry.info(handle);
   return track(type, location, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
@@ -538,11 +548,9 @@ function track(type: ObjectType, location: Location, handle: registry.Handle, st
     ref: undefined,
   };
   const object = construct(internals);
-  nursery.set(handle.slot, object);
-  if (!nurseryFlushQueued) {
-    nurseryFlushQueued = true;
-    queueMicrotask(flushNursery);
-  }
+  if (nurserySlots.length === 0) queueMicrotask(flushNursery);
+  nursery[handle.slot] = object;
+  nurserySlots.push(handle.slot);
   return object;
 }
 
