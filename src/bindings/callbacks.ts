@@ -48,6 +48,7 @@ export class ManagedCallback implements Attachment {
     this.#describe = describe;
     if (refusing) refusingOpen++;
     open.add(this);
+    openCount = open.size;
   }
 
   /** The address native code calls: the gate's. */
@@ -95,6 +96,7 @@ export class ManagedCallback implements Attachment {
     this.#closed = true;
     this.#closing = false;
     open.delete(this);
+    openCount = open.size;
     if (this.#refusing) refusingOpen--;
     this.#gate?.close();
     this.#native?.close();
@@ -137,7 +139,7 @@ export function enterNative(): void {
  * {@linkcode leaveNative}: JS can run during a call only through an open custody callback.
  */
 export function callbacksOpen(): boolean {
-  return open.size > 0 || nativeDepth > 0;
+  return openCount > 0 || nativeDepth > 0;
 }
 
 /** Marks the end of a native call; frees the callbacks whose close waited for it. */
@@ -147,6 +149,8 @@ export function leaveNative(): void {
 }
 
 const open = new Set<ManagedCallback>();
+/** `open.size`, kept in a plain variable: every checked call reads it. */
+let openCount = 0;
 const retained = new WeakSet<NativeObject>();
 let pendingError: { error: unknown } | undefined;
 /** Open callbacks whose gates refuse foreign threads, and the refusals already reported. */

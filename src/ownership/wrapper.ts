@@ -75,7 +75,8 @@ const usable: Readonly<Record<State, boolean>> = Object.fromEntries(
   states.map((s) => [s, isAllowed(transitions[s].use)]),
 ) as Record<State, boolean>;
 
-interface Internals {
+/** A wrapper's private state; it is its own ownership record (one object less per wrapper). */
+interface Internals extends OwnershipRecord {
   readonly type: ObjectType;
   /**
    * The native address as a number, or -1 until first needed: a binding's result arrives as
@@ -89,7 +90,6 @@ interface Internals {
    * the native entry on a call's hot path (0 never matches an issued slot).
    */
   expected: number;
-  readonly record: OwnershipRecord;
   /** The parent's handle while the object is a child: tells a parent's death from its own. */
   parent: registry.Handle | undefined;
   /** Objects this one keeps alive, by slot. Strong references: the patients outlive no nurse. */
@@ -127,7 +127,7 @@ function flushNursery(): void {
     if (object === undefined) continue;
     nursery[slot] = undefined;
     const internals = internalsOf(object);
-    if (internals.record.state === "invalid") continue;
+    if (internals.state === "invalid") continue;
     internals.ref = new WeakRef(object);
     identity[slot] = internals.ref;
     finalizers.register(object, internals, internals);
@@ -147,7 +147,7 @@ const finalizers = new FinalizationRegistry<Internals>((internals) => {
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
     release(internals);
-    if (catchUp(internals) || internals.record.state === "invalid") return;
+    if (catchUp(internals) || internals.state === "invalid") return;
     transition(internals, "collect", { event: "collect", by: "garbage collector" });
   } catch {
     // The registry refused (the entry died meanwhile): nothing is left to do.
@@ -184,13 +184,13 @@ export class NativeObject {
   get isValid(): boolean {
     const internals = this.#internals;
     catchUp(internals);
-    return usable[internals.record.state];
+    return usable[internals.state];
   }
 
   /** The ownership state (`owned`, `borrowed`, `child`, `native` or `invalid`). */
   get state(): State {
     catchUp(this.#internals);
-    return this.#internals.record.state;
+    return this.#internals.state;
   }
 
   /**
@@ -225,7 +225,8 @@ export class NativeObject {
 
 /** Brings the record up to date with the registry; returns whether the object died natively. */
 function catchUp(internals: Internals): boolean {
-  const { record, handle, parent } = internals;
+  const { handle, parent } = internals;
+  const record: OwnershipRecord = internals;
   if (record.state === "invalid" || registry.isLive(handle)) return false;
   const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
@@ -237,8 +238,8 @@ function catchUp(internals: Internals): boolean {
 
 /** What the table allows for `event` now; the subject for an error message is made only to throw one. */
 function allowedFor(internals: Internals, event: Event): Allowed {
-  const outcome = transitions[internals.record.state][event];
-  return isAllowed(outcome) ? outcome : check(internals.record, event, subject(internals));
+  const outcome = transitions[internals.state][event];
+  return isAllowed(outcome) ? outcome : check(internals, event, subject(internals));
 }
 
 function subject(internals: Internals) {
@@ -273,7 +274,7 @@ export function use(object: NativeObject): number {
   const internals = internalsOf(object);
   if (generations[internals.handle.slot] === internals.expected) return addressOfInternals(internals);
   catchUp(internals);
-  check(internals.record, "use", subject(internals));
+  check(internals, "use", subject(internals));
   return addressOfInternals(internals);
 }
 
@@ -321,7 +322,7 @@ export function handleOf(object: NativeObject): registry.Handle {
 export function recordOf(object: NativeObject): Readonly<OwnershipRecord> {
   const internals = internalsOf(object);
   catchUp(internals);
-  return internals.record;
+  return internals;
 }
 
 function perform(internals: Internals, effect: Effect, parent: NativeObject | undefined): void {
@@ -356,7 +357,7 @@ function perform(internals: Internals, effect: Effect, parent: NativeObject | un
 function transition(internals: Internals, event: Event, cause: Cause, rule?: string, parent?: NativeObject): void {
   const allowed = allowedFor(internals, event);
   perform(internals, allowed.effect, parent);
-  commit(internals.record, event, allowed, cause, rule);
+  commit(internals, event, allowed, cause, rule);
   if (allowed.to === "invalid") {
     internals.expected = 0;
     forget(internals);
@@ -378,7 +379,7 @@ export function apply(object: NativeObject, event: Event, cause: Cause, options:
   catchUp(internals);
   if (options.parent !== undefined) use(options.parent);
   transition(internals, event, cause, options.rule, options.parent);
-  if (internals.record.state === "invalid" && internals.ref !== undefined) finalizers.unregister(internals);
+  if (internals.state === "invalid" && internals.ref !== undefined) finalizers.unregister(internals);
 }
 
 /**
@@ -396,7 +397,7 @@ export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cau
     seen.add(object);
     const internals = internalsOf(object);
     catchUp(internals);
-    check(internals.record, event, subject(internals));
+    check(internals, event, subject(internals));
   }
   for (const [object, event] of pairs) apply(object, event, cause(event));
 }
@@ -495,36 +496,30 @@ function dropKeepAlives(internals: Internals): void {
  * collected child stays registered under its parent), a new wrapper takes over the entry,
  * in the state the registry recorded.
  */
-function wrapperOf(type: ObjectType, location: Location, handle: registry.Handle): NativeObject {
+function wrapperOf(type: ObjectType, address: number, native: unknown, handle: registry.Handle): NativeObject {
   const object = nursery[handle.slot] ?? identity[handle.slot]?.deref();
   if (object !== undefined && internalsOf(object).handle.generation === handle.generation) return object;
   const info = registry.info(handle);
-  return track(type, location, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
-}
-
-/** Where an object is: its address as a number (-1 if not known yet), its runtime pointer (undefined if not made yet). */
-interface Location {
-  readonly address: number;
-  readonly native: unknown;
+  return track(type, address, native, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
 }
 
 const noDestructor = runtime.nativePointer(0);
 
 /**
  * Registers the object in one native call: a new wrapper in `state`, or the wrapper of the
- * entry custody already holds for that object (`existing`).
+ * entry custody already holds for that object (`existing`). The object is given by its
+ * address as a number (-1 if not known yet) and its runtime pointer (undefined if not made yet).
  */
-function register(type: ObjectType, location: Location, state: "owned" | "borrowed"): { object: NativeObject; existing: boolean } {
-  const native = location.native === undefined ? runtime.nativePointer(location.address) : location.native;
+function register(type: ObjectType, address: number, pointer: unknown, state: "owned" | "borrowed"): { object: NativeObject; existing: boolean } {
+  const native = pointer === undefined ? runtime.nativePointer(address) : pointer;
   const { handle, existing } = registry.registerNative(
     native,
     type.nameId,
     state === "owned" ? type.nativeDestructor : noDestructor,
     ownerCodes[state],
   );
-  const found = { address: location.address, native };
-  if (existing) return { object: wrapperOf(type, found, handle), existing: true };
-  return { object: track(type, found, handle, state, state === "owned" ? "own" : "borrow"), existing: false };
+  if (existing) return { object: wrapperOf(type, address, native, handle), existing: true };
+  return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing: false };
 }
 
 const stateOfOwner = new Map<number, State>(Object.entries(ownerCodes).map(([state, code]) => [code, state as State]));
@@ -534,17 +529,19 @@ const stateOfOwner = new Map<number, State>(Object.entries(ownerCodes).map(([sta
  * and no field is ever added later: objects of one shape keep the engines' inline caches
  * monomorphic.
  */
-function track(type: ObjectType, location: Location, handle: registry.Handle, state: State, rule: string, parent?: registry.Handle): NativeObject {
+function track(type: ObjectType, address: number, native: unknown, handle: registry.Handle, state: State, rule: string, parent?: registry.Handle): NativeObject {
   const internals: Internals = {
     type,
-    address: location.address,
+    address,
     handle,
     expected: usable[state] ? handle.generation : 0,
-    record: { state, cause: undefined, rule },
+    state,
+    cause: undefined,
+    rule,
     parent,
     keepAlives: undefined,
     attachments: undefined,
-    native: location.native,
+    native,
     ref: undefined,
   };
   const object = construct(internals);
@@ -562,7 +559,7 @@ function track(type: ObjectType, location: Location, handle: registry.Handle, st
  * (two owners for one object are refused), `NULL_POINTER` for address 0.
  */
 export function own(type: ObjectType, address: number): NativeObject {
-  return ownAt(type, { address: checkAddress(address, `Cannot own ${type.name}`), native: undefined });
+  return ownAt(type, checkAddress(address, `Cannot own ${type.name}`), undefined);
 }
 
 /**
@@ -570,11 +567,11 @@ export function own(type: ObjectType, address: number): NativeObject {
  * returns it: what bindings use, with no conversion on the way.
  */
 export function ownNative(type: ObjectType, native: unknown): NativeObject {
-  return ownAt(type, { address: -1, native });
+  return ownAt(type, -1, native);
 }
 
-function ownAt(type: ObjectType, location: Location): NativeObject {
-  const { object, existing } = register(type, location, "owned");
+function ownAt(type: ObjectType, address: number, native: unknown): NativeObject {
+  const { object, existing } = register(type, address, native, "owned");
   if (existing) {
     throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${addressOf(object).toString(16)}: custody already holds it as ${object.state}`);
   }
@@ -588,12 +585,12 @@ function ownAt(type: ObjectType, location: Location): NativeObject {
  * @throws {CustodyError} `NULL_POINTER` for address 0.
  */
 export function borrow(type: ObjectType, address: number): NativeObject {
-  return register(type, { address: checkAddress(address, `Cannot borrow ${type.name}`), native: undefined }, "borrowed").object;
+  return register(type, checkAddress(address, `Cannot borrow ${type.name}`), undefined, "borrowed").object;
 }
 
 /** {@linkcode borrow} for a pointer in the runtime's representation (see {@linkcode ownNative}). */
 export function borrowNative(type: ObjectType, native: unknown): NativeObject {
-  return register(type, { address: -1, native }, "borrowed").object;
+  return register(type, -1, native, "borrowed").object;
 }
 
 /**
@@ -603,6 +600,6 @@ export function borrowNative(type: ObjectType, native: unknown): NativeObject {
  * @throws {CustodyError} `NULL_POINTER` for address 0.
  */
 export function borrowIntroduced(type: ObjectType, address: number): { readonly object: NativeObject; readonly introduced: boolean } {
-  const { object, existing } = register(type, { address: checkAddress(address, `Cannot borrow ${type.name}`), native: undefined }, "borrowed");
+  const { object, existing } = register(type, checkAddress(address, `Cannot borrow ${type.name}`), undefined, "borrowed");
   return { object, introduced: !existing };
 }
