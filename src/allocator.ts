@@ -176,8 +176,8 @@ export function malloc(size: number, options: MallocOptions = {}): number {
   }
   const id = tagId(options.tag);
   const address = options.zero
-    ? native.custody_calloc_tagged(size, alignment, id)
-    : native.custody_alloc_tagged(size, alignment, id);
+    ? native.custody_calloc_number(size, alignment, id)
+    : native.custody_alloc_number(size, alignment, id);
   if (address === 0) throw new CustodyError("OUT_OF_MEMORY", `Cannot allocate ${size} bytes: native memory is exhausted`);
   return address;
 }

@@ -212,13 +212,37 @@ export function register(
   options: { readonly typeName?: number; readonly destructor?: number; readonly context?: number; readonly owner?: number } = {},
 ): { readonly handle: Handle; readonly existing: boolean } {
   const action = "Cannot register the object";
-  return registerNative(
-    runtime.nativePointer(checkAddress(pointer, action)),
+  return registerAddress(
+    checkAddress(pointer, action),
     checkU32(options.typeName ?? 0, action),
-    runtime.nativePointer(checkAddress(options.destructor ?? 0, action)),
+    checkAddress(options.destructor ?? 0, action),
     checkU32(options.owner ?? 0, action),
-    runtime.nativePointer(checkAddress(options.context ?? 0, action)),
+    checkAddress(options.context ?? 0, action),
   );
+}
+
+/**
+ * {@linkcode register} for addresses already checked, passed as JS numbers (doubles) with no
+ * conversion on the way: what wrappers of objects known by address use. Values are trusted.
+ *
+ * @example
+ * ```ts
+ * import { destroy, registerAddress, typeName } from "./registry.ts";
+ * const { handle } = registerAddress(0xB000, typeName("Icon"), 0, 1);
+ * destroy(handle);
+ * ```
+ */
+export function registerAddress(
+  pointer: number,
+  typeNameId: number,
+  destructor: number,
+  owner: number,
+  context = 0,
+): { readonly handle: Handle; readonly existing: boolean } {
+  const status = native.custody_capsule_register_number(pointer, typeNameId, destructor, context, owner, outPointer);
+  const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
+  if (status < 0 && !existing) check(status, `Cannot register the object at 0x${pointer.toString(16)}`);
+  return { handle: readHandle(outParameters.view, 0)!, existing };
 }
 
 const outPointer = runtime.nativePointer(outParameters.address);

@@ -296,7 +296,16 @@ export function locate(pointer: Pointer): { block: Block; offset: number; type: 
 
 /** Makes a block. */
 export function block(fields: Omit<Block, "view" | "pinned" | "verify" | "onCancel"> & Partial<Pick<Block, "pinned" | "verify" | "onCancel">>): Block {
-  return { pinned: undefined, verify: undefined, onCancel: undefined, ...fields, view: undefined };
+  // Spelled out: an object spread here cost a sixth of an alloc+release on Bun.
+  return {
+    owner: fields.owner,
+    address: fields.address,
+    byteLength: fields.byteLength,
+    pinned: fields.pinned,
+    verify: fields.verify,
+    onCancel: fields.onCancel,
+    view: undefined,
+  };
 }
 
 /** Checks the block and returns a DataView of all of it. */

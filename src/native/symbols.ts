@@ -36,6 +36,9 @@ export const custodySymbols = {
   custody_free: fn(["usize"], "void"),
   custody_alloc_tagged: fn(["usize", "usize", "u32"], "usize"),
   custody_calloc_tagged: fn(["usize", "usize", "u32"], "usize"),
+  // Doubles: no BigInt on Deno (see custody.h).
+  custody_alloc_number: fn(["f64", "f64", "u32"], "f64"),
+  custody_calloc_number: fn(["f64", "f64", "u32"], "f64"),
   custody_free_checked: fn(["usize"], "i32"),
   custody_block_size: fn(["usize"], "i64"),
   custody_block_tag: fn(["usize"], "i64"),
@@ -55,6 +58,7 @@ export const custodySymbols = {
   custody_capsule_create: fn(["usize", "u32", "usize", "usize", "u32", "u32", "usize"], "i32"),
   // Runtime pointers: wrappers register the pointer a native call returned, unconverted.
   custody_capsule_register: fn(["nativePointer", "u32", "nativePointer", "nativePointer", "u32", "nativePointer"], "i32"),
+  custody_capsule_register_number: fn(["f64", "u32", "f64", "f64", "u32", "nativePointer"], "i32"),
   custody_capsule_pointer: fn(["u32", "u32", "u32", "usize"], "i32"),
   custody_capsule_info: fn(["u32", "u32", "usize"], "i32"),
   custody_capsule_children: fn(["u32", "u32", "usize", "u32"], "i64"),

@@ -96,8 +96,11 @@ interface Internals extends OwnershipRecord {
   keepAlives: Map<string, NativeObject[]> | undefined;
   /** What ends with this object (callbacks bound to it), by slot. */
   attachments: Map<string, Attachment> | undefined;
-  /** The runtime's representation of the address, passed to native calls as it is. */
-  readonly native: unknown;
+  /**
+   * The runtime's representation of the address, passed to native calls as it is; undefined
+   * until first needed for an object known by its address.
+   */
+  native: unknown;
   /** This wrapper's entry in the identity map, once it left the nursery; undefined before. */
   ref: WeakRef<NativeObject> | undefined;
 }
@@ -310,7 +313,7 @@ export function nativePointerFor(value: unknown, type: ObjectType): unknown {
   const internals = internalsOf(value);
   if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
   if (generations[internals.handle.slot] !== internals.expected) use(value);
-  return internals.native;
+  return internals.native ??= runtime.nativePointer(internals.address);
 }
 
 /** The registry handle of `object`. */
@@ -510,14 +513,11 @@ const noDestructor = runtime.nativePointer(0);
  * entry custody already holds for that object (`existing`). The object is given by its
  * address as a number (-1 if not known yet) and its runtime pointer (undefined if not made yet).
  */
-function register(type: ObjectType, address: number, pointer: unknown, state: "owned" | "borrowed"): { object: NativeObject; existing: boolean } {
-  const native = pointer === undefined ? runtime.nativePointer(address) : pointer;
-  const { handle, existing } = registry.registerNative(
-    native,
-    type.nameId,
-    state === "owned" ? type.nativeDestructor : noDestructor,
-    ownerCodes[state],
-  );
+function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): { object: NativeObject; existing: boolean } {
+  const owned = state === "owned";
+  const { handle, existing } = native === undefined
+    ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, ownerCodes[state])
+    : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, ownerCodes[state]);
   if (existing) return { object: wrapperOf(type, address, native, handle), existing: true };
   return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing: false };
 }

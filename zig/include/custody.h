@@ -381,6 +381,14 @@ void *custody_alloc_tagged(size_t size, size_t alignment, uint32_t tag);
 /* custody_alloc_tagged, zero-filled. Takes one size, not count and size. */
 void *custody_calloc_tagged(size_t size, size_t alignment, uint32_t tag);
 
+/* For JavaScript runtimes, whose numbers are doubles: custody_alloc_tagged and
+ * custody_calloc_tagged with the size, alignment and result address as doubles (exact below
+ * 2^53, which covers every address and size). A double that is not a whole number in
+ * [0, 2^53] is refused: the result is 0. Deno passes 64-bit integers as BigInt, and the
+ * conversion costs more than the call; these avoid it. */
+double custody_alloc_number(double size, double alignment, uint32_t tag);
+double custody_calloc_number(double size, double alignment, uint32_t tag);
+
 /* custody_free that reports the outcome: 0 the block was freed (guard damage found on
  * the way is still reported as an event), 1 NULL was ignored, 2 the free itself was a
  * violation (double or invalid free) and nothing was freed. */
@@ -468,6 +476,11 @@ int32_t custody_capsule_create(size_t pointer, uint32_t type_name, custody_destr
  * memory) returns CUSTODY_ALREADY_OWNED, with the owning entry's handle in *out. */
 int32_t custody_capsule_register(size_t pointer, uint32_t type_name, custody_destructor destructor, void *context,
                                  uint32_t owner, custody_handle *out);
+
+/* custody_capsule_register with the pointer, destructor and context as doubles (see
+ * custody_alloc_number); CUSTODY_INVALID_ARGUMENT for a double that is not an address. */
+int32_t custody_capsule_register_number(double pointer, uint32_t type_name, double destructor, double context,
+                                        uint32_t owner, custody_handle *out);
 
 /* Writes the capsule's address to *out if `type_name` is exactly the one it was created
  * with. Returns 0, CUSTODY_NULL_POINTER (out NULL), a handle status, or

@@ -185,6 +185,12 @@ static void test_allocator(void) {
     CHECK_STATUS(custody_block_size(p), -1);
     CHECK_STATUS(custody_free_checked(NULL), 1);
 
+    /* the entry points for JavaScript numbers */
+    double number_block = custody_calloc_number(24, 16, 0);
+    CHECK(number_block != 0 && (uint64_t)number_block % 16 == 0);
+    CHECK(custody_alloc_number(8.5, 16, 0) == 0);
+    custody_free((void *)(uintptr_t)number_block);
+
     /* calloc, realloc, aligned */
     unsigned char *z = custody_calloc(8, 8);
     CHECK(z != NULL);
