@@ -546,8 +546,10 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
   };
   const object = construct(internals);
   if (nurserySlots.length === 0) queueMicrotask(flushNursery);
+  // A slot reused within the job is listed once: a loop of creates and releases must not
+  // grow the list (its growth showed up as page faults).
+  if (nursery[handle.slot] === undefined) nurserySlots.push(handle.slot);
   nursery[handle.slot] = object;
-  nurserySlots.push(handle.slot);
   return object;
 }
 
