@@ -27,7 +27,7 @@ WORKERS ?= 1
 OUT ?= .fuzz
 FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --workers=$(WORKERS) --out=$(OUT) $(if $(SEED),--seed=$(SEED))
 
-.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean
+.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean sqlite-demo
 
 all: build
 
@@ -47,6 +47,7 @@ $(LOCAL_ZIG):
 
 build: install
 	cd zig && $(ZIG) build
+	scripts/sqlite-lib.sh "$(ZIG)"
 
 test: build
 	scripts/test.sh "$(ZIG)" "$(DENO)" "$(BUN)" "$(TSC)"
@@ -63,6 +64,14 @@ demo: build
 	@echo
 	@echo "== Bun: ownership through declarative bindings"
 	$(BUN) run examples/ownership_demo.ts
+
+# SQLite through custody (examples/sqlite/), in Deno and then in Bun.
+sqlite-demo: build
+	@echo "== Deno: SQLite under custody"
+	$(DENO_RUN) examples/sqlite/main.ts
+	@echo
+	@echo "== Bun: SQLite under custody"
+	$(BUN) run examples/sqlite/main.ts
 
 bench: build
 	scripts/bench.sh "$(DENO)" "$(BUN)"
