@@ -87,6 +87,8 @@ fuzz: build
 	@status=0; \
 	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
 	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
+	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
+	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
 	exit $$status
 
 # The randomized model tests of the native core, over and over with new seeds, for TIME seconds.

@@ -104,7 +104,9 @@ export const sqliteDeclaration = {
 
     // Online backup: a child of the destination that keeps the source alive.
     custody_sqlite_backup_init: {
-      parameters: [connection, text, { object: "Connection", keepAlive: { by: "result", slot: "source" } }, text],
+      // The source stays alive while the backup runs: libcustody_sqlite takes the registry
+      // keep-alive itself, since only native code sees the backup finish with its destination.
+      parameters: [connection, text, connection, text],
       result: { object: "Backup", ownership: "child", of: 0 },
     },
     custody_sqlite_backup_finish: { parameters: [{ object: "Backup", invalidates: true }], result: "i32" },

@@ -31,6 +31,13 @@ void *custody_alloc_tagged(size_t size, size_t alignment, uint32_t tag);
 void *custody_realloc(void *pointer, size_t size);
 void custody_free(void *pointer);
 int64_t custody_block_size(const void *pointer);
+typedef struct custody_handle {
+    uint32_t slot;
+    uint32_t generation;
+} custody_handle;
+int32_t custody_capsule_find(size_t pointer, uint32_t type_name, custody_handle *out);
+int32_t custody_capsule_keep_alive(uint32_t slot, uint32_t generation);
+int32_t custody_capsule_drop_keep_alive(uint32_t slot, uint32_t generation);
 
 /* SQLite (sqlite3.h) */
 typedef struct sqlite3 sqlite3;
@@ -131,10 +138,23 @@ struct open_handle {
     sqlite3 *db;
     void *handle;
     int is_backup;
+    /* A backup's source connection, kept alive in custody's registry until the backup is
+     * finished: only native code knows when that is (also when the destination's
+     * destructor finishes it), so the keep-alive is taken and dropped here. {0, 0}: none. */
+    custody_handle source;
 };
 static struct open_handle *open_handles;
 
-static void *track(sqlite3 *db, void *handle, int is_backup) {
+/* Finishes or closes a listed handle, then lets its backup's source go. */
+static int end_handle(struct open_handle *node) {
+    int status = node->is_backup ? sqlite3_backup_finish(node->handle) : sqlite3_blob_close(node->handle);
+    custody_handle source = node->source;
+    custody_free(node);
+    if (source.generation != 0) custody_capsule_drop_keep_alive(source.slot, source.generation);
+    return status;
+}
+
+static void *track(sqlite3 *db, void *handle, int is_backup, sqlite3 *source) {
     if (handle == NULL) return NULL;
     struct open_handle *node = custody_alloc_tagged(sizeof *node, 16, (uint32_t)custody_intern("custody_sqlite", 14));
     if (node == NULL) {
@@ -142,21 +162,25 @@ static void *track(sqlite3 *db, void *handle, int is_backup) {
         else sqlite3_blob_close(handle);
         return NULL;
     }
-    *node = (struct open_handle){ open_handles, db, handle, is_backup };
+    *node = (struct open_handle){ open_handles, db, handle, is_backup, { 0, 0 } };
+    custody_handle found;
+    if (source != NULL && custody_capsule_find((size_t)source, (uint32_t)custody_intern("Connection", 10), &found) == 0 &&
+        custody_capsule_keep_alive(found.slot, found.generation) == 0) {
+        node->source = found;
+    }
     open_handles = node;
     return handle;
 }
 
-/* Takes `handle` off the list; 1 if it was there. */
+/* Takes `handle` off the list and ends it; SQLITE_MISUSE (21) if it was not there. */
 static int untrack(void *handle) {
     for (struct open_handle **link = &open_handles; *link != NULL; link = &(*link)->next) {
         if ((*link)->handle != handle) continue;
         struct open_handle *node = *link;
         *link = node->next;
-        custody_free(node);
-        return 1;
+        return end_handle(node);
     }
-    return 0;
+    return 21;
 }
 
 /* sqlite3_blob_open, returning the blob handle: NULL on error (sqlite3_errcode(db)). */
@@ -164,23 +188,24 @@ sqlite3_blob *custody_sqlite_blob_open(sqlite3 *db, const char *schema, const ch
                                        int64_t row, int flags) {
     sqlite3_blob *blob = NULL;
     if (sqlite3_blob_open(db, schema, table, column, row, flags, &blob) != 0) return NULL;
-    return track(db, blob, 0);
+    return track(db, blob, 0, NULL);
 }
 
 /* sqlite3_blob_close for a blob opened by custody_sqlite_blob_open. */
 int custody_sqlite_blob_close(sqlite3_blob *blob) {
-    return untrack(blob) ? sqlite3_blob_close(blob) : 21 /* SQLITE_MISUSE */;
+    return untrack(blob);
 }
 
-/* sqlite3_backup_init, listed with its destination connection. */
+/* sqlite3_backup_init, listed with its destination connection; the source connection is
+ * kept alive in custody's registry (when custody holds it) until the backup is finished. */
 sqlite3_backup *custody_sqlite_backup_init(sqlite3 *destination, const char *destination_name, sqlite3 *source,
                                            const char *source_name) {
-    return track(destination, sqlite3_backup_init(destination, destination_name, source, source_name), 1);
+    return track(destination, sqlite3_backup_init(destination, destination_name, source, source_name), 1, source);
 }
 
 /* sqlite3_backup_finish for a backup made by custody_sqlite_backup_init. */
 int custody_sqlite_backup_finish(sqlite3_backup *backup) {
-    return untrack(backup) ? sqlite3_backup_finish(backup) : 21 /* SQLITE_MISUSE */;
+    return untrack(backup);
 }
 
 /* The connection's destructor: finishes its backups, closes its blobs, finalizes its
@@ -193,9 +218,8 @@ void custody_sqlite_close(sqlite3 *db) {
             continue;
         }
         *link = node->next;
-        if (node->is_backup) sqlite3_backup_finish(node->handle);
-        else sqlite3_blob_close(node->handle);
-        custody_free(node);
+        end_handle(node);
+        link = &open_handles; /* ending a backup may close its source, which edits the list */
     }
     sqlite3_stmt *stmt;
     while ((stmt = sqlite3_next_stmt(db, NULL)) != NULL) sqlite3_finalize(stmt);
