@@ -27,7 +27,7 @@ WORKERS ?= 1
 OUT ?= .fuzz
 FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --workers=$(WORKERS) --out=$(OUT) $(if $(SEED),--seed=$(SEED))
 
-.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean
+.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean sqlite-demo
 
 all: build
 
@@ -47,6 +47,7 @@ $(LOCAL_ZIG):
 
 build: install
 	cd zig && $(ZIG) build
+	scripts/sqlite-lib.sh "$(ZIG)"
 
 test: build
 	scripts/test.sh "$(ZIG)" "$(DENO)" "$(BUN)" "$(TSC)"
@@ -64,6 +65,14 @@ demo: build
 	@echo "== Bun: ownership through declarative bindings"
 	$(BUN) run examples/ownership_demo.ts
 
+# SQLite through custody (examples/sqlite/), in Deno and then in Bun.
+sqlite-demo: build
+	@echo "== Deno: SQLite under custody"
+	$(DENO_RUN) examples/sqlite/main.ts
+	@echo
+	@echo "== Bun: SQLite under custody"
+	$(BUN) run examples/sqlite/main.ts
+
 bench: build
 	scripts/bench.sh "$(DENO)" "$(BUN)"
 
@@ -78,6 +87,8 @@ fuzz: build
 	@status=0; \
 	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
 	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
+	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
+	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
 	exit $$status
 
 # The randomized model tests of the native core, over and over with new seeds, for TIME seconds.

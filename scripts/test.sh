@@ -67,6 +67,13 @@ if grep -q '^== fuzz campaign (deno): .* 0 failures$' "$logs/fuzz-deno.log"; the
 step fuzz-bun "$bun" fuzz/campaign.ts --time="$fuzz_time" --out=.tools/fuzz-test
 if grep -q '^== fuzz campaign (bun): .* 0 failures$' "$logs/fuzz-bun.log"; then add 1 0; else add 0 1; fi
 
+# The SQLite fuzz campaign (fuzz/sqlite/campaign.ts), briefly, per runtime: one result each.
+sqlite_fuzz_time=${SQLITE_FUZZ_TIME:-10}
+step sqlite-fuzz-deno "$deno" run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts --time="$sqlite_fuzz_time" --out=.tools/fuzz-sqlite-test
+if grep -q '^== sqlite fuzz campaign (deno): .* 0 violations, 0 leaks, 0 failures$' "$logs/sqlite-fuzz-deno.log"; then add 1 0; else add 0 1; fi
+step sqlite-fuzz-bun "$bun" fuzz/sqlite/campaign.ts --time="$sqlite_fuzz_time" --out=.tools/fuzz-sqlite-test
+if grep -q '^== sqlite fuzz campaign (bun): .* 0 violations, 0 leaks, 0 failures$' "$logs/sqlite-fuzz-bun.log"; then add 1 0; else add 0 1; fi
+
 echo
 for b in "${broken[@]}"; do echo "failed: $b"; done
 echo "$passed passed, $failed failed"
