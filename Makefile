@@ -27,7 +27,7 @@ WORKERS ?= 1
 OUT ?= .fuzz
 FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --workers=$(WORKERS) --out=$(OUT) $(if $(SEED),--seed=$(SEED))
 
-.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean sqlite-demo
+.PHONY: all install build test demo bench valgrind fuzz fuzz-native clean sqlite-demo mutants
 
 all: build
 
@@ -90,6 +90,13 @@ fuzz: build
 	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
 	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
 	exit $$status
+
+# The proof of the campaign's power (fuzz/mutants.ts): each named ownership bug of fuzz/mutations.ts
+# planted in a temporary copy, the campaign run against it per runtime until its first failure.
+#   make mutants MUTANT_TIME=seconds RUNTIME=deno|bun|both MUTANTS=name,name OUT=folder
+MUTANT_TIME ?= 60
+mutants: build
+	$(DENO) run --allow-all fuzz/mutants.ts --deno=$(DENO) --bun=$(BUN) --zig=$(ZIG) --time=$(MUTANT_TIME) --runtime=$(RUNTIME) --out=$(if $(filter .fuzz,$(OUT)),.mutants,$(OUT)) $(if $(MUTANTS),--only=$(MUTANTS))
 
 # The randomized model tests of the native core, over and over with new seeds, for TIME seconds.
 fuzz-native: install

@@ -7,7 +7,8 @@
  *   deno run -A --v8-flags=--expose-gc fuzz/campaign.ts --time=60 --workers=2 --out=.fuzz
  *   bun fuzz/campaign.ts --time=60
  *
- * Options: --time=SECONDS --runs=N --seed=N --workers=N --out=DIR --replay=FILE|DIR
+ * Options: --time=SECONDS --runs=N --seed=N --workers=N --out=DIR --replay=FILE|DIR, and --stop=first to
+ * end at the first failure (what `make mutants` times; stats.json records `first_failure` either way).
  *
  * @module
  */
@@ -38,6 +39,7 @@ export interface CorpusEntry {
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
 const time = Number(args.time ?? 60), runsLimit = Number(args.runs ?? 0), workers = Math.max(1, Number(args.workers ?? 1));
 const out = args.out ?? ".fuzz";
+const stopAtFirst = args.stop === "first";
 const seed0 = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 
 function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>, bound: number = maxCommands): CorpusEntry {
@@ -88,7 +90,10 @@ async function worker(): Promise<void> {
     const numRuns = runsLimit === 0 ? 5 : Math.min(5, runsLimit - runs);
     const details = await fc.check(property, { seed, numRuns, endOnFailure: true });
     runs += details.numRuns;
-    if (details.failed) emit({ failure: entryOf(details) });
+    if (details.failed) {
+      emit({ failure: entryOf(details) });
+      if (stopAtFirst) break;
+    }
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     if (Date.now() - last > 500 || Date.now() >= end) {
       last = Date.now();
@@ -100,7 +105,7 @@ async function worker(): Promise<void> {
 
 function workerCommand(index: number): [string, string[]] {
   const script = runtime.pathOf(new URL(import.meta.url));
-  const pass = [`--worker=true`, `--time=${time}`, `--runs=${runsLimit === 0 ? 0 : Math.ceil(runsLimit / workers)}`, `--seed=${(seed0 + index * 7919) % 2 ** 31}`];
+  const pass = [...(stopAtFirst ? ["--stop=first"] : []), `--worker=true`, `--time=${time}`, `--runs=${runsLimit === 0 ? 0 : Math.ceil(runsLimit / workers)}`, `--seed=${(seed0 + index * 7919) % 2 ** 31}`];
   if (runtime.name === "bun") return [process.execPath, [script, ...pass]];
   return [process.execPath, ["run", "--allow-all", "--v8-flags=--expose-gc", script, ...pass]];
 }
@@ -122,15 +127,21 @@ async function main(): Promise<number> {
   mkdirSync(`${out}/corpus`, { recursive: true });
   const started = Date.now();
   const failures = new Map<string, CorpusEntry>();
+  /** When the first failure was found (seconds since the start) and what it was. */
+  let firstFailure: { seconds: number; signature: string; oracle: string; code: string } | undefined;
+  const found = (entry: CorpusEntry) => {
+    if (!failures.has(entry.signature)) failures.set(entry.signature, entry);
+    firstFailure ??= { seconds: (Date.now() - started) / 1000, signature: entry.signature, oracle: entry.signature.split(":")[0], code: entry.code };
+  };
   // The saved corpus first.
   const saved = [...corpusFiles(`${out}/corpus`), ...(args.replay ? corpusFiles(args.replay) : [])];
   for (const file of saved) {
     const entry = JSON.parse(readFileSync(file, "utf8")) as CorpusEntry;
     const still = await replay(entry);
     console.log(`replay ${file}: ${still === undefined ? "passes" : `fails (${still.signature})`}`);
-    if (still !== undefined) failures.set(still.signature, still);
+    if (still !== undefined) found(still);
   }
-  const perWorker = new Map<number, { runs: number; commands: Record<string, number>; coverage: number[] }>();
+  const perWorker = new Map<number, { runs: number; commands: Record<string, number>; coverage: number[]; done?: boolean }>();
   const total = () => {
     let runs = 0, commands = 0;
     const counts: Record<string, number> = {};
@@ -151,10 +162,12 @@ async function main(): Promise<number> {
     process.stderr.write(`\r[${runtime.name}] ${s.toFixed(0)}s  runs ${runs}  runs/s ${(runs / s).toFixed(1)}  commands/s ${(commands / s).toFixed(0)}  failures ${failures.size}   `);
   };
   const timer = setInterval(progress, 1000);
+  const children: ReturnType<typeof spawn>[] = [];
   await Promise.all(Array.from({ length: workers }, (_, i) =>
     new Promise<void>((resolve) => {
       const [cmd, argv] = workerCommand(i);
       const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
+      children.push(child);
       let buffer = "";
       child.stdout.on("data", (chunk: Uint8Array) => {
         buffer += new TextDecoder().decode(chunk);
@@ -165,13 +178,15 @@ async function main(): Promise<number> {
           if (!line.startsWith("{")) continue;
           const message = JSON.parse(line);
           if (message.failure) {
-            const entry = message.failure as CorpusEntry;
-            if (!failures.has(entry.signature)) failures.set(entry.signature, entry);
+            found(message.failure as CorpusEntry);
+            // The other workers' runs add nothing once the first failure is all that is asked for.
+            if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
           } else perWorker.set(i, message);
         }
       });
       child.on("close", (code) => {
-        if (code !== 0 && !perWorker.get(i)) failures.set(`worker:${i}:${code}`, { signature: `worker:crash:${code}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker ${i} exited with ${code}` });
+        const killed = stopAtFirst && firstFailure !== undefined;
+        if (code !== 0 && !killed && !perWorker.get(i)?.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker ${i} exited with ${code ?? "a signal"}` });
         resolve();
       });
     })
@@ -199,6 +214,7 @@ async function main(): Promise<number> {
     commands_per_sec: commands / elapsed,
     commands_per_sec_per_worker: commands / elapsed / workers,
     failures: failures.size,
+    first_failure: firstFailure ?? null,
     corpus_replayed: saved.length,
     command_counts: counts,
     transition_coverage: { covered: covered.length, reachable: reachablePairs.length, holes: reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] === 0).map(([s, e]) => `${s} x ${e}`) },

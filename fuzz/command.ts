@@ -20,6 +20,11 @@ export type FuzzCommand = fc.AsyncCommand<Model, Real>;
 export interface Family {
   readonly name: string;
   readonly commands: readonly fc.Arbitrary<FuzzCommand>[];
+  /**
+   * Lets go of what the family's objects leave at the end of a run that the generic cleanup
+   * (release what JS owns) cannot, and checks its own end-of-run oracles.
+   */
+  readonly finish?: (model: Model, real: Real) => void;
 }
 
 /** A disagreement between the real system and the model: what failed, for the corpus signature. */
@@ -43,6 +48,7 @@ export interface Baseline {
   readonly deadCalls: number;
   readonly liveObjects: number;
   readonly liveEntries: number;
+  readonly liveBlocks: number;
 }
 
 /** Holds the baseline of the current run (set by the runner). */

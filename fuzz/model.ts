@@ -70,6 +70,11 @@ export const reachablePairs: readonly (readonly [State, Event])[] = states.flatM
   })
 );
 
+/** Kinds of objects custody itself makes (memory blocks, pinned buffers, capsules): named `custody.*`. */
+export function isCustodyKind(kind: string): boolean {
+  return kind.startsWith("custody.");
+}
+
 /** The whole model of one run. */
 export class Model {
   readonly natives: NativeModel[] = [];
@@ -244,10 +249,10 @@ export class Model {
     widget.parent = undefined;
   }
 
-  /** Native objects alive now. */
+  /** Objects of the widget library alive now (custody's own kinds, memory and capsules, are not its objects). */
   liveNatives(): number {
     let n = 0;
-    for (const native of this.natives) if (native.alive) n++;
+    for (const native of this.natives) if (native.alive && !isCustodyKind(native.kind)) n++;
     return n;
   }
 

@@ -8,10 +8,11 @@
 import fc from "fast-check";
 import { readdirSync } from "node:fs";
 import { openCallbacks } from "../src/bindings/callbacks.ts";
+import { events, states } from "../src/ownership/transitions.ts";
 import { borrow } from "../src/ownership/wrapper.ts";
 import { checkOracles, type Family, fail, type FuzzCommand, run } from "./command.ts";
 import { collectDropped, dropped } from "./commands/lifecycle.ts";
-import { Model } from "./model.ts";
+import { isCustodyKind, Model } from "./model.ts";
 import { counters, lib, Real, types } from "./system.ts";
 
 const folder = new URL("./commands/", import.meta.url);
@@ -35,7 +36,7 @@ export function commandsArbitrary(bound: number = maxCommands): fc.Arbitrary<Ite
 }
 
 /** Coverage over every run of this process: state x event counts. */
-export const coverage = new Uint32Array(5 * 14);
+export const coverage = new Uint32Array(states.length * events.length);
 
 /** Releases everything the run left, forces collection, and checks that nothing leaks. */
 async function finish(model: Model, real: Real, callbacksBefore: number): Promise<void> {
@@ -44,10 +45,11 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
     for (const wrapper of model.wrappers) {
       if (!wrapper.held || !wrapper.native.alive && wrapper.state !== "invalid") continue;
       const object = real.get(wrapper.id);
+      // Memory and capsules too: what else they leave, their family's finish takes.
       if (wrapper.state === "owned") {
         model.apply(wrapper, "release");
         object.release();
-      } else if (wrapper.state === "native") {
+      } else if (wrapper.state === "native" && !isCustodyKind(wrapper.native.kind)) {
         model.apply(wrapper, "invalidate");
         lib.wg_widget_destroy(object as never);
         model.destroyNative(wrapper.native);
@@ -64,6 +66,7 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
       lib.wg_widget_destroy(again as never);
       model.destroyNative(native);
     }
+    for (const family of families) family.finish?.(model, real);
     if (dropped(model).length === 0) break;
     // Dropped wrappers the runtime has not collected yet JS takes back and releases: a forced
     // collection costs milliseconds, and dropThenGc already covers collection. Only wrappers
@@ -78,6 +81,9 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
     if (dropped(model).length > 0) await collectDropped(model, real, label);
   }
   checkOracles(model, label);
+  const blocks = counters().liveBlocks - run.baseline!.liveBlocks;
+  if (blocks !== 0) fail("leak", label, "LIVE_BLOCKS", `${blocks} blocks of the tracked allocator are left after releasing everything`);
+  if (model.liveEntries() !== 0) fail("leak", label, "LIVE_ENTRIES", `${model.liveEntries()} registry entries are left after releasing everything`);
   if (model.liveNatives() !== 0) fail("leak", label, "LEAK", `${model.liveNatives()} native objects are left after releasing everything`);
   if (dropped(model).length !== 0) fail("leak", label, "NOT_COLLECTED", `${dropped(model).length} dropped wrappers were never collected`);
   // Every callback the run made is closed: with its window, or by the command that made it.

@@ -38,19 +38,24 @@ export const types = binding.types;
 /** A wrapper, typed loosely: commands pass any wrapper to any function to misuse it on purpose. */
 export type AnyWrapper = Wrapper<string>;
 
-/** What JS holds in one run, indexed by the model's wrapper ids. */
+/**
+ * What JS holds in one run, indexed by the model's wrapper ids: a NativeObject, or what
+ * stands for one in its API (a memory Pointer, a Capsule), which has release() and dispose too.
+ */
 export class Real {
   /** Strong references; undefined once dropped. */
-  readonly held: (NativeObject | undefined)[] = [];
+  readonly held: (object | undefined)[] = [];
   /** Weak references to dropped wrappers, to tell when they were collected. */
-  readonly weak: (WeakRef<NativeObject> | undefined)[] = [];
+  readonly weak: (WeakRef<object> | undefined)[] = [];
   /** Native addresses, to find an object again once its wrapper was collected. */
   readonly address: number[] = [];
+  /** What else JS holds that keeps a wrapper's object alive (pointers derived from memory): dropped with it. */
+  readonly companions = new Map<number, unknown[]>();
 
-  add(object: NativeObject): void {
+  add(object: object, address: number = addressOf(object as NativeObject)): void {
     this.held.push(object);
     this.weak.push(undefined);
-    this.address.push(addressOf(object));
+    this.address.push(address);
   }
 
   get<T extends string = string>(id: number): Wrapper<T> {
@@ -64,16 +69,18 @@ export class Real {
     if (object === undefined) return;
     this.weak[id] = new WeakRef(object);
     this.held[id] = undefined;
+    this.companions.delete(id);
   }
 }
 
 /** The counters the oracles compare, read without allocating much. */
-export function counters(): { violations: number; deadCalls: number; liveObjects: number; liveEntries: number } {
+export function counters(): { violations: number; deadCalls: number; liveObjects: number; liveEntries: number; liveBlocks: number } {
   return {
     violations: violationCount(),
     deadCalls: Number(lib.wg_dead_calls()),
     liveObjects: Number(lib.wg_live_objects()),
     liveEntries: counter("capsules_live"),
+    liveBlocks: counter("live_count"),
   };
 }
 

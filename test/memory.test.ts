@@ -404,6 +404,17 @@ describe("fromBuffer", () => {
     samples.buffer.transfer();
   });
 
+  it("a pin JS drops is collected and unpinned (its pin count once kept its owner alive)", async () => {
+    await collectUntil(() => false);
+    const before = stats().pinnedBuffers;
+    let pinned: unknown = fromBuffer(new Int32Array(4));
+    assert.equal(stats().pinnedBuffers, before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    pinned = undefined;
+    await collectUntil(() => stats().pinnedBuffers === before);
+    assert.equal(stats().pinnedBuffers, before, String(pinned));
+  });
+
   it("transferring a pinned buffer is refused until it is unpinned", () => {
     const bytes = new Uint8Array(16);
     const pinned = fromBuffer(bytes.subarray(4, 8));

@@ -7,8 +7,13 @@
  * @module
  */
 import fc from "fast-check";
+import { locate, Pointer } from "../../src/memory/pointer.ts";
+import { events, isAllowed, transitions } from "../../src/ownership/transitions.ts";
+import { apply, handleOf, NativeObject } from "../../src/ownership/wrapper.ts";
+import * as registry from "../../src/registry.ts";
 import { expectOutcome, type Family, heldWrappers, index, pick, step } from "../command.ts";
-import { lib } from "../system.ts";
+import type { Model, WrapperModel } from "../model.ts";
+import { lib, type Real } from "../system.ts";
 
 const foreigns = ["otherType", "number", "object", "null"] as const;
 
@@ -20,5 +25,41 @@ const foreign = fc.tuple(index, fc.constantFrom(...foreigns)).map(([n, what]) =>
   })
 );
 
+/** The registry wrapper behind what JS holds: a NativeObject, or a memory Pointer's owner (a Capsule hides its own). */
+function wrapperObject(real: Real, wrapper: WrapperModel): NativeObject | undefined {
+  const object = real.held[wrapper.id];
+  if (object instanceof NativeObject) return object;
+  if (object instanceof Pointer) return locate(object).block.owner ?? undefined;
+  return undefined;
+}
+
+const reachable = (model: Readonly<Model>, real: Real) => heldWrappers(model as Model).filter((w) => wrapperObject(real, w) !== undefined);
+
+/**
+ * Any event the table refuses in the wrapper's state, or accepts without moving it or doing
+ * anything, applied to the wrapper directly: the table's error, nothing changed. This reaches
+ * the pairs no binding produces (a child asked to consume, an invalid object stolen).
+ */
+const refusedEvent = fc.tuple(index, fc.constantFrom(...events)).map(([n, event]) =>
+  step("refusedEvent", `object ${n}, ${event}`, (m) => heldWrappers(m as Model).length > 0, (model, real, label) => {
+    const wrapper = pick(reachable(model, real), n);
+    if (wrapper === undefined) return;
+    const outcome = transitions[wrapper.state][event];
+    if (isAllowed(outcome) && (outcome.to !== wrapper.state || outcome.effect !== "none")) return;
+    const prediction = model.apply(wrapper, event);
+    const object = wrapperObject(real, wrapper)!;
+    expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => apply(object, event, { event, by: "fuzz" }));
+  })
+);
+
+/** A stale handle (an invalid wrapper's) handed to the registry: refused natively, whatever its slot holds now. */
+const staleHandle = index.map((n) =>
+  step("staleHandle", `object ${n}`, (m) => heldWrappers(m as Model).some((w) => w.state === "invalid"), (model, real, label) => {
+    const wrapper = pick(reachable(model, real).filter((w) => w.state === "invalid"), n);
+    if (wrapper === undefined) return;
+    expectOutcome(label, "STALE_HANDLE", () => registry.info(handleOf(wrapperObject(real, wrapper)!)));
+  })
+);
+
 /** The misuse family. */
-export const family: Family = { name: "misuse", commands: [foreign] };
+export const family: Family = { name: "misuse", commands: [foreign, refusedEvent, staleHandle] };

@@ -69,6 +69,23 @@ function guard(): void {
   }
 }
 
+/**
+ * Counts a pin while it lives. Made outside `fromBuffer`: a closure made there would share its
+ * scope, which holds the owner, and the owner's internals hold their attachments strongly, so
+ * the owner could never be collected (the fuzz campaign found pins that never were).
+ */
+function pinCount(buffer: ArrayBufferLike, end: number): Counted {
+  const key = {};
+  return new Counted(() => {
+    memoryCounters.pinnedBuffers++;
+    if (!pins.has(buffer)) pins.set(buffer, new Map());
+    pins.get(buffer)!.set(key, end);
+  }, () => {
+    memoryCounters.pinnedBuffers--;
+    pins.get(buffer)?.delete(key);
+  });
+}
+
 /** Options of {@linkcode fromBuffer}. */
 export interface FromBufferOptions {
   /** The type to view the bytes as; default the typed array's own element type as an array (bytes for a DataView). */
@@ -123,17 +140,8 @@ export function fromBuffer(view: ArrayBufferView, options: FromBufferOptions = {
   const address = runtime.addressOf(view);
   const owner = own(objectType(pinnedTypeName), address);
   guard();
-  const key = {};
   const end = view.byteOffset + byteLength;
-  const counted = new Counted(() => {
-    memoryCounters.pinnedBuffers++;
-    if (!pins.has(buffer)) pins.set(buffer, new Map());
-    pins.get(buffer)!.set(key, end);
-  }, () => {
-    memoryCounters.pinnedBuffers--;
-    pins.get(buffer)?.delete(key);
-  });
-  attach(owner, "pin", counted);
+  attach(owner, "pin", pinCount(buffer, end));
   const verify = (b: Block) => {
     const current = b.pinned!.buffer as ArrayBuffer;
     if (current.detached !== true && current.byteLength >= end) return;

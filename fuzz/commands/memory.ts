@@ -1,0 +1,295 @@
+/**
+ * The memory API: blocks from `alloc` (with initialisers it must refuse, leaving nothing
+ * allocated), raw blocks given an owner by `gc()` with a native or a JS destructor, pinned JS
+ * buffers from `fromBuffer`; pointers derived from them (`cast`, `addressof`, elements) used
+ * long after their owner may be gone; `cancelDestructor()` (the `disown` event), after which
+ * JS frees the block itself and tells the registry; attempts to detach a pinned buffer.
+ *
+ * Every block is an `i32[n]`: the model keeps its words, and every read is compared with them.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import * as allocator from "../../src/allocator.ts";
+import type { CustodyError } from "../../src/errors.ts";
+import { runtime } from "../../src/ffi/mod.ts";
+import { addressof, alloc, array, cast, fromBuffer, gc, Pointer, types } from "../../src/memory/mod.ts";
+import { locate } from "../../src/memory/pointer.ts";
+import { libraryPath } from "../../src/native/library.ts";
+import { symbolAddress } from "../../src/native/symbol_address.ts";
+import { handleOf, type NativeObject } from "../../src/ownership/wrapper.ts";
+import * as registry from "../../src/registry.ts";
+import { expectOutcome, type Family, fail, heldWrappers, index, pick, step } from "../command.ts";
+import type { Model, NativeModel, WrapperModel } from "../model.ts";
+import type { Real } from "../system.ts";
+
+type Source = "alloc" | "gcNative" | "gcJs" | "pinned";
+
+/** What the model knows of one block, and what the real side needs to reach it again. */
+interface Block {
+  readonly source: Source;
+  readonly words: number[];
+  readonly address: number;
+  /** The pinned typed array (pinned blocks only). */
+  readonly view: Int32Array | undefined;
+  /** The buffer was detached behind custody's back (structuredClone with a transfer list). */
+  detached: boolean;
+  /** Its destructor was cancelled: JS frees it. */
+  disowned: boolean;
+  /** Runs of its JS destructor, as observed. */
+  runs: number;
+  /** Pointers derived from it that JS holds (with its own pointer: dropped with it). */
+  derived: number;
+  /** A structuredClone of the detached buffer, kept so that its memory is not reused during the run. */
+  clone: ArrayBuffer | undefined;
+}
+
+const blocks = new WeakMap<NativeModel, Block>();
+const kinds: Readonly<Record<Source, string>> = { alloc: "custody.memory", gcNative: "custody.memory", gcJs: "custody.memory", pinned: "custody.buffer" };
+const custodyFree = symbolAddress(libraryPath(), "custody_free");
+
+const memories = (model: Readonly<Model>) => heldWrappers(model as Model, "custody.memory");
+const pins = (model: Readonly<Model>) => heldWrappers(model as Model, "custody.buffer");
+/** Every block JS holds, valid or not (custody guards every use of one). */
+const anyBlock = (model: Readonly<Model>) => [...memories(model), ...pins(model)];
+
+function blockOf(wrapper: WrapperModel): Block {
+  return blocks.get(wrapper.native)!;
+}
+
+function pointerOf(real: Real, wrapper: WrapperModel): Pointer {
+  return real.get(wrapper.id) as unknown as Pointer;
+}
+
+function ownerOf(pointer: Pointer): NativeObject {
+  return locate(pointer).block.owner!;
+}
+
+function added(model: Model, real: Real, source: Source, pointer: Pointer, n: number, view?: Int32Array): Block {
+  const wrapper = model.addWrapper(model.addNative(kinds[source]), "owned");
+  const block: Block = { source, words: new Array(n).fill(0), address: pointer.address, view, detached: false, disowned: false, runs: 0, derived: 0, clone: undefined };
+  blocks.set(wrapper.native, block);
+  real.add(pointer, block.address);
+  return block;
+}
+
+/**
+ * The error any use of a block raises, and its effect on the model: INVALID_OBJECT once its
+ * owner is invalid; for a pinned buffer detached behind custody's back, BUFFER_DETACHED, and
+ * custody learns then that the memory is gone (`nativeDestroyed`).
+ */
+function useOf(model: Model, wrapper: WrapperModel): CustodyError["code"] | undefined {
+  model.count(wrapper, "use");
+  const use = model.predict(wrapper, "use");
+  if (!use.allowed) return use.code;
+  if (blockOf(wrapper).detached) {
+    model.destroyNotified(wrapper.native);
+    return "BUFFER_DETACHED";
+  }
+  return undefined;
+}
+
+/** An i32 value, or (bad) one alloc must refuse: not an integer, or out of range. */
+const word = fc.integer({ min: -0x8000_0000, max: 0x7FFF_FFFF });
+const badWord = fc.constantFrom(1.5, 2 ** 33, -(2 ** 40));
+
+const allocBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.array(word, { maxLength: 6 }), fc.option(fc.tuple(fc.nat(5), badWord), { nil: undefined }))
+  .map(([n, init, bad]) =>
+    step("alloc", `i32[${n}], [${init.join(",")}]${bad === undefined ? "" : `, bad ${bad[1]} at ${bad[0]}`}`, () => true, (model, real, label) => {
+      const values = Array.from({ length: n }, (_, k) => init[k] ?? 0);
+      if (bad !== undefined) values[bad[0] % n] = bad[1];
+      const pointer = expectOutcome(label, bad === undefined ? undefined : "INVALID_ARGUMENT", () => alloc(array(types.i32, n), values));
+      if (bad !== undefined) return;
+      const block = added(model, real, "alloc", pointer, n);
+      values.forEach((v, i) => block.words[i] = v);
+      if (allocator.blockSize(block.address) === undefined) fail("outcome", label, "NOT_ALLOCATED", "alloc returned memory the tracked allocator does not know");
+    })
+  );
+
+const gcBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.boolean()).map(([n, js]) =>
+  step("gc", `i32[${n}], ${js ? "JS" : "native"} destructor`, () => true, (model, real, label) => {
+    const raw = allocator.malloc(n * 4, { zero: true });
+    let block: Block | undefined;
+    const destructor = js
+      ? (address: number) => {
+        allocator.free(address);
+        block!.runs++;
+      }
+      : custodyFree;
+    const pointer = expectOutcome(label, undefined, () => gc(raw, destructor, { size: n * 4, type: array(types.i32, n) }));
+    block = added(model, real, js ? "gcJs" : "gcNative", pointer, n);
+  })
+);
+
+const pinBlock = fc.integer({ min: 1, max: 6 }).map((n) =>
+  step("fromBuffer", `Int32Array(${n})`, () => true, (model, real, label) => {
+    const view = new Int32Array(n);
+    // A pin whose buffer was detached behind custody's back (not noticed yet) still holds its
+    // address, and the engine may hand that memory to a new buffer: a second owner is refused.
+    const address = runtime.addressOf(view);
+    const clash = model.wrappers.some((w) => w.native.kind === "custody.buffer" && w.native.entry !== undefined && blockOf(w).detached && blockOf(w).address === address);
+    const pointer = expectOutcome(label, clash ? "ALREADY_OWNED" : undefined, () => fromBuffer(view));
+    if (!clash) added(model, real, "pinned", pointer, n, view);
+  })
+);
+
+const write = fc.tuple(index, fc.nat(5), word).map(([i, at, value]) =>
+  step("memWrite", `block ${i}, [${at}] = ${value}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+    const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
+    const code = useOf(model, wrapper);
+    expectOutcome(label, code, () => pointerOf(real, wrapper).set(at % block.words.length, value));
+    if (code === undefined) block.words[at % block.words.length] = value;
+  })
+);
+
+function bytesOf(words: readonly number[]): number[] {
+  return [...new Uint8Array(Int32Array.from(words).buffer)];
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A pointer derived from a block, and what it should read. */
+interface Derived {
+  readonly pointer: Pointer;
+  readonly expected: (words: readonly number[]) => unknown;
+  readonly what: string;
+}
+
+/** The derived pointers of a wrapper JS holds: its companions, dropped with it. */
+function derivedList(real: Real, wrapper: WrapperModel): Derived[] {
+  let list = real.companions.get(wrapper.id) as Derived[] | undefined;
+  if (list === undefined) real.companions.set(wrapper.id, list = []);
+  return list;
+}
+
+const hows = ["cast", "addressof", "at"] as const;
+/** A wrapper JS holds stays held until dropped, and a dropped block is never taken back during a run. */
+const withDerived = (model: Readonly<Model>) => anyBlock(model).filter((w) => blockOf(w).derived > 0);
+
+const derive = fc.tuple(index, fc.constantFrom(...hows), fc.nat(5)).map(([i, how, k]) =>
+  step("derive", `block ${i}, ${how} ${k}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+    const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
+    const root = pointerOf(real, wrapper);
+    const at = k % block.words.length;
+    // An element pointer is made without touching memory; a cast and addressof check the owner first.
+    const code = how === "at" ? undefined : useOf(model, wrapper);
+    const pointer = expectOutcome(label, code, () => how === "cast" ? cast(array(types.u8), root) : how === "addressof" ? addressof(root, at) : root.at(at));
+    if (code !== undefined) return;
+    const list = derivedList(real, wrapper);
+    if (list.length >= 4) list.shift();
+    block.derived = list.length + 1;
+    list.push(how === "cast"
+      ? { pointer, expected: bytesOf, what: "bytes" }
+      : { pointer, expected: (words) => words[at], what: `element ${at}` });
+  })
+);
+
+const readDerived = fc.tuple(index, fc.nat(3)).map(([i, j]) =>
+  step("readDerived", `block ${i}, derived ${j}`, (m) => withDerived(m).length > 0, (model, real, label) => {
+    const wrapper = pick(withDerived(model), i)!, block = blockOf(wrapper);
+    const list = derivedList(real, wrapper);
+    if (list.length !== block.derived) fail("model", label, "DERIVED", `JS holds ${list.length} derived pointers, the model ${block.derived}`);
+    const derived = list[j % list.length];
+    const code = useOf(model, wrapper);
+    const value = expectOutcome(label, code, () => derived.pointer.value);
+    if (code === undefined && !same(value, derived.expected(block.words))) {
+      fail("outcome", label, "VALUE", `the ${derived.what} pointer read ${JSON.stringify(value)}, the model has ${JSON.stringify(derived.expected(block.words))}`);
+    }
+  })
+);
+
+const readRoot = index.map((i) =>
+  step("memRead", `block ${i}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+    const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
+    const code = useOf(model, wrapper);
+    const value = expectOutcome(label, code, () => pointerOf(real, wrapper).value);
+    if (code === undefined && !same(value, block.words)) fail("outcome", label, "VALUE", `the block reads ${JSON.stringify(value)}, the model has ${JSON.stringify(block.words)}`);
+    if (block.view !== undefined && code === undefined && !same([...block.view], block.words)) fail("outcome", label, "VALUE", "the pinned buffer and its pointer disagree");
+  })
+);
+
+/** cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it (refused). */
+const cancel = fc.tuple(index, fc.boolean()).map(([i, derived]) =>
+  step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+    const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
+    if (derived) {
+      const code = useOf(model, wrapper) ?? "NOT_OWNER";
+      expectOutcome(label, code, () => cast(types.i32, pointerOf(real, wrapper)).cancelDestructor());
+      return;
+    }
+    const prediction = model.apply(wrapper, "disown");
+    expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => pointerOf(real, wrapper).cancelDestructor());
+    if (prediction.allowed) block.disowned = true;
+  })
+);
+
+/** Frees a disowned block the way its new owner would, and tells the registry. */
+function freeDisowned(model: Model, real: Real, wrapper: WrapperModel): void {
+  const block = blockOf(wrapper);
+  if (block.source !== "pinned") allocator.free(block.address);
+  const handle = handleOf(ownerOf(pointerOf(real, wrapper)));
+  registry.notifyDestroyed(handle);
+  model.destroyNotified(wrapper.native);
+}
+
+const disownedLive = (model: Readonly<Model>) => anyBlock(model).filter((w) => w.state === "borrowed" && w.native.alive);
+
+const free = index.map((i) =>
+  step("freeDisowned", `block ${i}`, (m) => disownedLive(m).length > 0, (model, real, label) => {
+    const wrapper = pick(disownedLive(model), i)!;
+    freeDisowned(model, real, wrapper);
+    if (pointerOf(real, wrapper).state !== "invalid") fail("state", label, "STATE", "a block freed and notified is still usable");
+  })
+);
+
+/**
+ * Pulling a pinned buffer's memory away: `transfer()` is refused while the pin lives;
+ * structuredClone with a transfer list cannot be stopped, and is reported at the next use.
+ */
+const detach = fc.tuple(index, fc.boolean()).map(([i, clone]) =>
+  step("detach", `pin ${i}, ${clone ? "structuredClone" : "transfer()"}`, (m) => pins(m).some((w) => !blockOf(w).detached), (model, _real, label) => {
+    const wrapper = pick(pins(model).filter((w) => !blockOf(w).detached), i)!, block = blockOf(wrapper);
+    const buffer = block.view!.buffer as ArrayBuffer;
+    const pinned = wrapper.state !== "invalid";
+    if (clone) {
+      block.clone = structuredClone(buffer, { transfer: [buffer] });
+    } else {
+      expectOutcome(label, pinned ? "BUFFER_PINNED" : undefined, () => buffer.transfer());
+      if (pinned) return;
+    }
+    block.detached = true;
+  })
+);
+
+/** The JS destructor of a block ran once if the registry destroyed it, never otherwise. */
+function checkRuns(wrapper: WrapperModel, label: string): void {
+  const block = blockOf(wrapper);
+  if (block.source !== "gcJs") return;
+  const destroyed = wrapper.state === "invalid" && !block.disowned && (wrapper.cause === "release" || wrapper.cause === "dispose" || wrapper.cause === "collect");
+  const expected = destroyed ? 1 : 0;
+  if (block.runs !== expected) fail("destructor", label, "DESTRUCTOR_RUNS", `the JS destructor of block ${wrapper.id} ran ${block.runs} times, the model expects ${expected}`);
+}
+
+/** The end of a run: disowned blocks are freed (their wrapper collected or not), destructor runs checked. */
+function finish(model: Model, real: Real): void {
+  for (const wrapper of model.wrappers) {
+    const block = blocks.get(wrapper.native);
+    if (block === undefined) continue;
+    if (wrapper.native.alive && wrapper.state === "borrowed" && wrapper.held) freeDisowned(model, real, wrapper);
+    else if (wrapper.native.alive && wrapper.native.entry === undefined) {
+      // Disowned, then collected: the registry forgot it, the block is JS's to free.
+      if (block.source !== "pinned") allocator.free(block.address);
+      wrapper.native.alive = false;
+    }
+    checkRuns(wrapper, "cleanup");
+  }
+}
+
+/** The memory family. */
+export const family: Family = {
+  name: "memory",
+  commands: [allocBlock, gcBlock, pinBlock, write, derive, readDerived, readRoot, cancel, free, detach],
+  finish,
+};
