@@ -404,15 +404,19 @@ describe("fromBuffer", () => {
     samples.buffer.transfer();
   });
 
-  it("a pin JS drops is collected and unpinned (its pin count once kept its owner alive)", async () => {
+  it("pins JS drops are collected and unpinned (a pin count once kept its owner alive)", async () => {
     await collectUntil(() => false);
     const before = stats().pinnedBuffers;
-    let pinned: unknown = fromBuffer(new Int32Array(4));
-    assert.equal(stats().pinnedBuffers, before + 1);
+    // Made in a function of their own, so that no stack slot of this one holds them. Bun's
+    // collector scans the stack conservatively and may keep one alive: the bug kept all.
+    const pinMany = (count: number) => {
+      for (let i = 0; i < count; i++) fromBuffer(new Int32Array(4));
+    };
+    pinMany(20);
+    assert.equal(stats().pinnedBuffers, before + 20);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    pinned = undefined;
-    await collectUntil(() => stats().pinnedBuffers === before);
-    assert.equal(stats().pinnedBuffers, before, String(pinned));
+    await collectUntil(() => stats().pinnedBuffers <= before + 2);
+    assert.ok(stats().pinnedBuffers <= before + 2, `${stats().pinnedBuffers - before} of 20 dropped pins are still pinned`);
   });
 
   it("transferring a pinned buffer is refused until it is unpinned", () => {
