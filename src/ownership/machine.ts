@@ -80,14 +80,33 @@ function name(subject: Subject): string {
  * ```
  */
 export function check(record: Readonly<OwnershipRecord>, event: Event, subject: Subject): Allowed {
-  const outcome = transitions[record.state][event];
-  if (isAllowed(outcome)) return outcome;
+  const allowed = permitted(record, event);
+  if (allowed !== undefined) return allowed;
+  const outcome = transitions[record.state][event] as Exclude<typeof transitions[State][Event], Allowed>;
   const cause = record.cause;
   const code = (cause !== undefined ? outcome.errorAfter?.[cause.event] : undefined) ?? outcome.error;
   const why = record.state === "invalid" && cause !== undefined
     ? `it is invalid since ${eventDescriptions[cause.event]} (${cause.by})`
     : stateExplanations[record.state];
   return refuse(code, `Cannot ${actions[event]} ${name(subject)}: ${why}`);
+}
+
+/**
+ * What `event` would do to `record` if the table allows it, else undefined: the one place
+ * the table is consulted. Hot paths call it first and make the subject of an error message
+ * (for {@linkcode check}) only when the event is refused.
+ *
+ * @example
+ * ```ts
+ * import { permitted } from "./machine.ts";
+ * console.log(permitted({ state: "owned" }, "release")?.to); // "invalid"
+ * console.log(permitted({ state: "borrowed" }, "release")); // undefined
+ * ```
+ */
+export function permitted(record: Readonly<OwnershipRecord>, event: Event): Allowed | undefined {
+  const outcome = transitions[record.state][event];
+  if (isAllowed(outcome)) return outcome;
+  return undefined;
 }
 
 function refuse(code: CustodyError["code"], message: string): never {

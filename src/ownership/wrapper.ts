@@ -25,7 +25,7 @@ import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
 import { generations } from "../registry.ts";
-import { type Cause, check, commit, type OwnershipRecord } from "./machine.ts";
+import { type Cause, check, commit, type OwnershipRecord, permitted } from "./machine.ts";
 import { type Allowed, type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
 
 /** A native type: its name and how its objects are destroyed. */
@@ -241,8 +241,7 @@ function catchUp(internals: Internals): boolean {
 
 /** What the table allows for `event` now; the subject for an error message is made only to throw one. */
 function allowedFor(internals: Internals, event: Event): Allowed {
-  const outcome = transitions[internals.state][event];
-  return isAllowed(outcome) ? outcome : check(internals, event, subject(internals));
+  return permitted(internals, event) ?? check(internals, event, subject(internals));
 }
 
 function subject(internals: Internals) {
