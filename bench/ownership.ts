@@ -82,6 +82,9 @@ async function reclaimed(create: () => unknown, batch = 50_000, rounds = 5) {
 const gcLifecycle = await reclaimed(() => w.wg_window_new(0, 0));
 const handwrittenGcLifecycle = await reclaimed(() => handwritten.create());
 
+function reclamation(name: string, batch: { p50: number; min: number; max: number }): Record<string, number> {
+  return { [`${name}_ns`]: batch.p50, [`${name}_ns_min`]: batch.min, [`${name}_ns_max`]: batch.max, [`${name}_vs_raw`]: batch.p50 / rawLifecycle };
+}
 const rawCall = figures.rawCall.p50, rawLifecycle = figures.rawLifecycle.p50;
 const result = {
   runtime: runtime.name,
@@ -99,14 +102,8 @@ const result = {
   owned_lifecycle_vs_raw: figures.ownedLifecycle.p50 / rawLifecycle,
   handwritten_lifecycle_vs_raw: figures.handwrittenLifecycle.p50 / rawLifecycle,
   koffi_lifecycle_vs_raw: figures.koffiLifecycle.p50 / rawLifecycle,
-  gc_lifecycle_ns: gcLifecycle.p50,
-  gc_lifecycle_ns_min: gcLifecycle.min,
-  gc_lifecycle_ns_max: gcLifecycle.max,
-  gc_lifecycle_vs_raw: gcLifecycle.p50 / rawLifecycle,
-  handwritten_gc_lifecycle_ns: handwrittenGcLifecycle.p50,
-  handwritten_gc_lifecycle_ns_min: handwrittenGcLifecycle.min,
-  handwritten_gc_lifecycle_ns_max: handwrittenGcLifecycle.max,
-  handwritten_gc_lifecycle_vs_raw: handwrittenGcLifecycle.p50 / rawLifecycle,
+  ...reclamation("gc_lifecycle", gcLifecycle),
+  ...reclamation("handwritten_gc_lifecycle", handwrittenGcLifecycle),
 };
 if (sink === -1) console.log("unreachable");
 writeResult(result);
