@@ -1,112 +1,109 @@
 /**
- * What ownership checking costs, against raw FFI, in one process:
+ * Calls and object lifecycles through custody, against raw FFI (the limit) and the peers, in
+ * one process:
  *
- * - `checked_call_vs_raw`: `wg_window_child_count(window)` through custody's bindings, on a
- *   borrowed window, against the same symbol called raw.
- * - `owned_lifecycle_vs_raw`: `wg_window_new` + `release()` through custody (registry entry,
- *   identity, finalizer, destructor run natively) against raw `wg_window_new` +
- *   `wg_window_destroy`.
+ * - calls: `wg_window_child_count(window)` raw; through custody's bindings on a borrowed
+ *   window (`checked_call_vs_raw`); through koffi (`koffi_call_vs_raw`); through a typical
+ *   hand-written wrapper (`handwritten_call_vs_raw`, bench/handwritten.ts).
+ * - lifecycles: raw `wg_window_new` + `wg_window_destroy`; custody's owned create +
+ *   `release()` (`owned_lifecycle_vs_raw`); the hand-written wrapper's create + `dispose()`
+ *   (`handwritten_lifecycle_vs_raw`); koffi's create + destroy (`koffi_lifecycle_vs_raw`).
+ * - create followed by GC reclamation: batches of windows dropped without release, collected
+ *   until the library's live count is back, per window, through custody
+ *   (`gc_lifecycle_vs_raw`) and through the hand-written wrapper
+ *   (`handwritten_gc_lifecycle_vs_raw`). Finalizers run only after the event loop turns,
+ *   which mitata cannot wait for, so these are timed per batch, 5 batches, median and range.
  *
- * The raw side is each runtime's own FFI used the way its documentation shows (Deno:
- * pointer objects; Bun: numbers), so this file, unlike custody's sources, asks which runtime
- * runs. Writes a JSON object to the path given as the first argument.
+ * Writes a JSON object to the path given as the first argument.
  *
  * @module
  */
-import { measure } from "mitata";
 import { writeResult } from "./write_result.ts";
+import { alternate, collect, nanoseconds } from "./rounds.ts";
+import { rawWidgets } from "./raw_widgets.ts";
+import { koffiWidgets } from "./koffi_widgets.ts";
+import { handwrittenWindows } from "./handwritten.ts";
 import { runtime } from "../mod.ts";
-import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
+import { widgetsLibrary } from "../examples/widgets.ts";
 import { borrow, type NativeObject } from "../src/ownership/wrapper.ts";
 
-interface RawWidgets {
-  newWindow(): unknown;
-  destroy(window: unknown): void;
-  childCount(window: unknown): unknown;
-}
-
-async function rawWidgets(): Promise<RawWidgets> {
-  const denoApi = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (denoApi !== undefined && !("Bun" in globalThis)) {
-    const lib = denoApi.dlopen(widgetsPath, {
-      wg_window_new: { parameters: ["pointer", "usize"], result: "pointer" },
-      wg_window_destroy: { parameters: ["pointer"], result: "void" },
-      wg_window_child_count: { parameters: ["pointer"], result: "i64" },
-    });
-    return {
-      newWindow: () => lib.symbols.wg_window_new(null, 0n),
-      destroy: (w) => lib.symbols.wg_window_destroy(w as Deno.PointerValue),
-      childCount: (w) => lib.symbols.wg_window_child_count(w as Deno.PointerValue),
-    };
-  }
-  const specifier = "bun:ffi";
-  const ffi = await import(specifier) as {
-    dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: Record<string, (...args: unknown[]) => unknown>;
-    };
-  };
-  const lib = ffi.dlopen(widgetsPath, {
-    wg_window_new: { args: ["ptr", "u64"], returns: "ptr" },
-    wg_window_destroy: { args: ["ptr"], returns: "void" },
-    wg_window_child_count: { args: ["ptr"], returns: "i64_fast" },
-  });
-  return {
-    newWindow: () => lib.symbols.wg_window_new(null, 0),
-    destroy: (w) => lib.symbols.wg_window_destroy(w),
-    childCount: (w) => lib.symbols.wg_window_child_count(w),
-  };
-}
-
 const raw = await rawWidgets();
+const koffi = koffiWidgets();
+const handwritten = handwrittenWindows(raw);
 const w = widgetsLibrary.functions;
 let sink = 0;
 
-// Calls: one window, used raw and, borrowed, through custody.
+// Calls: one window each, used raw, through koffi, borrowed through custody, and hand-wrapped.
 const rawWindow = raw.newWindow();
+const koffiWindow = koffi.newWindow();
 const ownedWindow = w.wg_window_new(0, 0)!;
 const borrowedWindow = borrow(widgetsLibrary.types.Window, (ownedWindow as NativeObject).address) as typeof ownedWindow;
-const cases = {
+const handWindow = handwritten.create();
+const figures = await alternate({
   rawCall: () => {
-    sink += Number(raw.childCount(rawWindow));
+    sink += raw.childCount(rawWindow);
   },
   checkedCall: () => {
     sink += w.wg_window_child_count(borrowedWindow);
   },
+  koffiCall: () => {
+    sink += koffi.childCount(koffiWindow);
+  },
+  handwrittenCall: () => {
+    sink += handWindow.childCount();
+  },
   rawLifecycle: () => raw.destroy(raw.newWindow()),
   ownedLifecycle: () => w.wg_window_new(0, 0)!.release(),
-};
-type Stats = Awaited<ReturnType<typeof measure>>;
-// The same call measured later in a process can take twice as long (seen on Bun and Deno
-// here), so the sides alternate, round after round, and each reports its median round.
-const rounds: Record<keyof typeof cases, Stats[]> = { rawCall: [], checkedCall: [], rawLifecycle: [], ownedLifecycle: [] };
-for (let round = 0; round < 3; round++) {
-  for (const name of Object.keys(cases) as (keyof typeof cases)[]) rounds[name].push(await measure(cases[name]));
-}
-const median = (samples: Stats[]) => [...samples].sort((a, b) => a.p50 - b.p50)[1];
-const rawCall = median(rounds.rawCall);
-const checkedCall = median(rounds.checkedCall);
-const rawLifecycle = median(rounds.rawLifecycle);
-const ownedLifecycle = median(rounds.ownedLifecycle);
-
+  handwrittenLifecycle: () => handwritten.create().dispose(),
+  koffiLifecycle: () => koffi.destroy(koffi.newWindow()),
+});
 raw.destroy(rawWindow);
+koffi.destroy(koffiWindow);
 ownedWindow.release();
+handWindow.dispose();
 
+/** Per-object time of `batch` creations dropped and reclaimed by the collector: median and range of `rounds` batches. */
+async function reclaimed(create: () => unknown, batch = 50_000, rounds = 5) {
+  const perObject: number[] = [];
+  await collect(runtime.collectGarbage);
+  const baseline = raw.liveObjects();
+  for (let round = 0; round < rounds; round++) {
+    const started = performance.now();
+    for (let i = 0; i < batch; i++) create();
+    for (let turns = 0; raw.liveObjects() > baseline; turns++) {
+      if (turns === 200) throw new Error(`Cannot measure reclamation: ${raw.liveObjects() - baseline} windows never reclaimed`);
+      await collect(runtime.collectGarbage, 1);
+    }
+    perObject.push((performance.now() - started) * 1e6 / batch);
+  }
+  perObject.sort((a, b) => a - b);
+  return { p50: perObject[Math.floor(rounds / 2)], min: perObject[0], max: perObject[rounds - 1] };
+}
+const gcLifecycle = await reclaimed(() => w.wg_window_new(0, 0));
+const handwrittenGcLifecycle = await reclaimed(() => handwritten.create());
+
+function reclamation(name: string, batch: { p50: number; min: number; max: number }): Record<string, number> {
+  return { [`${name}_ns`]: batch.p50, [`${name}_ns_min`]: batch.min, [`${name}_ns_max`]: batch.max, [`${name}_vs_raw`]: batch.p50 / rawLifecycle };
+}
+const rawCall = figures.rawCall.p50, rawLifecycle = figures.rawLifecycle.p50;
 const result = {
   runtime: runtime.name,
-  raw_call_ns: rawCall.p50,
-  checked_call_ns: checkedCall.p50,
-  checked_call_vs_raw: checkedCall.p50 / rawCall.p50,
-  raw_call_ns_p25: rawCall.p25,
-  raw_call_ns_p75: rawCall.p75,
-  checked_call_ns_p25: checkedCall.p25,
-  checked_call_ns_p75: checkedCall.p75,
-  raw_lifecycle_ns: rawLifecycle.p50,
-  owned_lifecycle_ns: ownedLifecycle.p50,
-  owned_lifecycle_vs_raw: ownedLifecycle.p50 / rawLifecycle.p50,
-  raw_lifecycle_ns_p25: rawLifecycle.p25,
-  raw_lifecycle_ns_p75: rawLifecycle.p75,
-  owned_lifecycle_ns_p25: ownedLifecycle.p25,
-  owned_lifecycle_ns_p75: ownedLifecycle.p75,
+  ...nanoseconds("raw_call", figures.rawCall),
+  ...nanoseconds("checked_call", figures.checkedCall),
+  ...nanoseconds("koffi_call", figures.koffiCall),
+  ...nanoseconds("handwritten_call", figures.handwrittenCall),
+  checked_call_vs_raw: figures.checkedCall.p50 / rawCall,
+  koffi_call_vs_raw: figures.koffiCall.p50 / rawCall,
+  handwritten_call_vs_raw: figures.handwrittenCall.p50 / rawCall,
+  ...nanoseconds("raw_lifecycle", figures.rawLifecycle),
+  ...nanoseconds("owned_lifecycle", figures.ownedLifecycle),
+  ...nanoseconds("handwritten_lifecycle", figures.handwrittenLifecycle),
+  ...nanoseconds("koffi_lifecycle", figures.koffiLifecycle),
+  owned_lifecycle_vs_raw: figures.ownedLifecycle.p50 / rawLifecycle,
+  handwritten_lifecycle_vs_raw: figures.handwrittenLifecycle.p50 / rawLifecycle,
+  koffi_lifecycle_vs_raw: figures.koffiLifecycle.p50 / rawLifecycle,
+  ...reclamation("gc_lifecycle", gcLifecycle),
+  ...reclamation("handwritten_gc_lifecycle", handwrittenGcLifecycle),
 };
 if (sink === -1) console.log("unreachable");
 writeResult(result);

@@ -4,8 +4,11 @@
  *
  * @module
  */
+import { lineChart, type Series } from "./chart.ts";
+
 const [rawDir, resultsPath, readmePath] = Deno.args;
 type Numbers = Record<string, number | string>;
+type Level = Record<string, number>;
 
 const read = (name: string): Numbers => JSON.parse(Deno.readTextFileSync(`${rawDir}/${name}.json`));
 // The native benchmark ran in several processes: report the median one, and every ratio.
@@ -18,8 +21,23 @@ const native: Numbers = {
   ...processes[Math.floor(processes.length / 2)],
   process_ratios: processes.map((p) => p.tracked_pair_vs_glibc).join(", "),
 };
-const deno = { ...read("deno"), ...read("deno-ownership"), ...read("deno-memory") };
-const bun = { ...read("bun"), ...read("bun-ownership"), ...read("bun-memory") };
+// The fuzz campaign writes one stats.json with an entry per runtime.
+const fuzz = JSON.parse(Deno.readTextFileSync(`${rawDir}/fuzz/stats.json`)) as Record<string, Record<string, number>>;
+const fuzzFigures = (name: string): Numbers => ({
+  fuzz_commands_per_s: fuzz[name].commands_per_sec,
+  fuzz_seconds: fuzz[name].run_time,
+  fuzz_runs: fuzz[name].runs,
+  fuzz_failures: fuzz[name].failures,
+});
+const perRuntime = (name: string) => ({
+  ...read(name),
+  ...read(`${name}-ownership`),
+  ...read(`${name}-memory`),
+  ...read(`${name}-scale`),
+  ...fuzzFigures(name),
+});
+const deno = perRuntime("deno");
+const bun = perRuntime("bun");
 
 const results = {
   generated_at: new Date().toISOString(),
@@ -86,7 +104,79 @@ for (const r of [deno, bun]) {
     "",
   ]);
 }
+const levels = (r: typeof deno) => r.scale as unknown as Level[];
+for (const r of [deno, bun]) {
+  rows.push([
+    `\`${r.runtime}.koffi_call_vs_raw\`: the same call through koffi`,
+    `**${fmt(r.koffi_call_vs_raw, 3)}** (${fmt(r.koffi_call_ns)} ns)`,
+    `${fmt(r.koffi_call_ns_p25)} to ${fmt(r.koffi_call_ns_p75)} (p25 to p75)`,
+    "",
+  ]);
+  rows.push([
+    `\`${r.runtime}.handwritten_call_vs_raw\`: the same call through a hand-written wrapper`,
+    `**${fmt(r.handwritten_call_vs_raw, 3)}** (${fmt(r.handwritten_call_ns)} ns)`,
+    `${fmt(r.handwritten_call_ns_p25)} to ${fmt(r.handwritten_call_ns_p75)} (p25 to p75)`,
+    "",
+  ]);
+  for (const [key, what] of [["handwritten_lifecycle", "hand-written create + dispose"], ["koffi_lifecycle", "koffi create + destroy"]]) {
+    rows.push([
+      `\`${r.runtime}.${key}_vs_raw\`: ${what}`,
+      `**${fmt(r[`${key}_vs_raw`], 3)}** (${fmt(r[`${key}_ns`])} ns)`,
+      `${fmt(r[`${key}_ns_p25`])} to ${fmt(r[`${key}_ns_p75`])} (p25 to p75)`,
+      "",
+    ]);
+  }
+  for (const [key, what] of [["gc_lifecycle", "custody create, reclaimed by the GC"], ["handwritten_gc_lifecycle", "hand-written create, reclaimed by the GC"]]) {
+    rows.push([
+      `\`${r.runtime}.${key}_vs_raw\`: ${what}`,
+      `**${fmt(r[`${key}_vs_raw`], 3)}** (${fmt(r[`${key}_ns`])} ns)`,
+      `${fmt(r[`${key}_ns_min`])} to ${fmt(r[`${key}_ns_max`])} (min to max batch)`,
+      "",
+    ]);
+  }
+  const [first, last] = [levels(r)[0], levels(r).at(-1)!];
+  for (const [key, what] of [["checked_call", "checked call"], ["raw_call", "raw call (same objects)"], ["create", "create"], ["release", "release"]]) {
+    rows.push([
+      `\`${r.runtime}.scale_${key}_growth\`: ${what}, ${first.live_handles} to ${last.live_handles} live handles`,
+      `**${fmt(r[`scale_${key}_growth`], 2)}x** (${fmt(first[`${key}_ns`])} to ${fmt(last[`${key}_ns`])} ns)`,
+      levels(r).map((level) => fmt(level[`${key}_ns`], 0)).join(", ") + " ns",
+      key === "raw_call" ? "" : `flat, <= 2 (${verdict(r[`scale_${key}_growth`], 2)})`,
+    ]);
+  }
+  rows.push([
+    `memory per live object, ${r.runtime} (${r.memory_objects} owned windows)`,
+    `**${fmt(r.rss_bytes_per_object, 0)} B** RSS`,
+    `JS heap ${fmt(r.js_heap_bytes_per_object, 0)} B + native ${fmt(r.native_bytes_per_object, 0)} B (of which ${fmt(r.tracked_bytes_per_object, 0)} B the window's tracked block)`,
+    "",
+  ]);
+  rows.push([
+    `\`${r.runtime}.fuzz_commands_per_s\`: \`fuzz/campaign.ts\`, 1 worker`,
+    `**${fmt(r.fuzz_commands_per_s, 0)}**`,
+    `${r.fuzz_runs} runs in ${fmt(r.fuzz_seconds, 1)} s, ${r.fuzz_failures} failures`,
+    `>= 20000 (${Number(r.fuzz_commands_per_s) >= 20000 ? "meets" : "misses"})`,
+  ]);
+}
+
+// One hue per operation, darker for Deno; raw calls dashed.
+const palette: Record<string, [string, string]> = {
+  checked_call: ["#1f4e99", "#6fa8ff"],
+  raw_call: ["#555555", "#aaaaaa"],
+  create: ["#1a7a33", "#6fd08a"],
+  release: ["#a33c00", "#ff9a5c"],
+};
+const chartSeries: Series[] = [deno, bun].flatMap((r, shade) =>
+  [["checked_call", "checked call"], ["raw_call", "raw call"], ["create", "create"], ["release", "release"]].map(([key, what]) => ({
+    label: `${r.runtime}: ${what}`,
+    color: palette[key][shade],
+    dashed: key === "raw_call",
+    points: levels(r).map((level) => ({ x: level.live_handles, y: level[`${key}_ns`] })),
+  }))
+);
+const chartPath = readmePath.replace(/[^/]*$/, "scale.svg");
+Deno.writeTextFileSync(chartPath, lineChart("custody: cost per operation against live handles", "ns per operation (median)", chartSeries));
+
 const table = rows.map((row) => `| ${row.join(" | ")} |`).join("\n");
+
 
 Deno.writeTextFileSync(
   readmePath,
@@ -95,6 +185,8 @@ Deno.writeTextFileSync(
 Regenerated by \`make bench\` on ${results.machine}, ${results.generated_at}. Raw figures: [results.json](results.json).
 
 ${table}
+
+![scale sweep](scale.svg)
 
 - **Tracked allocator** (\`zig/bench/alloc_bench.zig\`): a ring of ${native.pairs_per_round} malloc+free pairs per round with sizes
   cycling through 8..512 bytes, ${native.rounds} rounds alternating glibc and tracked in one process; the median round is
@@ -108,9 +200,20 @@ ${table}
 - **Ownership checks** (\`bench/ownership.ts\`, mitata): \`wg_window_child_count\` of the example library through custody's
   bindings on a borrowed window, against the same symbol through the runtime's own FFI; and \`wg_window_new\` plus
   \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`.
+- **Peers** (\`bench/ownership.ts\`): the same \`wg_window_child_count\` call through koffi (npm \`koffi\`, Node-API, in
+  both runtimes) and through a typical hand-written wrapper (\`bench/handwritten.ts\`: a class, a FinalizationRegistry,
+  a Map from id to pointer checked on every call); their lifecycles (create plus dispose or destroy). **GC reclamation
+  lifecycle**: batches of 50000 windows created and dropped, forced collections until the library's live count is
+  back, per window, 5 batches (finalizers run only after the event loop turns, which mitata cannot wait for).
+- **Scale** (\`bench/scale.ts\`, chart: [scale.svg](scale.svg)): the live handles are registry entries, among them
+  512 owned windows spread across the slots; checked and raw calls cycle over those windows (mitata); create and
+  release are timed per batch of 10^4 (7 batches, median). Memory per live object is measured apart with
+  ${deno.memory_objects} owned windows held by JS: RSS growth, JS heap growth, and RSS minus JS heap as native.
+- **Fuzz throughput**: \`fuzz/campaign.ts\` for ${fmt(deno.fuzz_seconds, 0)} s per runtime, one worker; commands/s from its
+  stats.json.
 - **Memory API** (\`bench/memory.ts\`, mitata): \`alloc(types.u64).release()\` against libc \`malloc(8)\` plus \`free\`
   through the runtime's own FFI, alternating rounds; then 10^6 allocations dropped without release, the collector forced
   every 10^5, with the process's RSS before and after and the tracked blocks left.
 `,
 );
-console.log(`wrote ${resultsPath} and ${readmePath}`);
+console.log(`wrote ${resultsPath}, ${readmePath} and ${chartPath}`);

@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Runs every benchmark and writes bench/results.json and the table in bench/README.md.
-# Usage: scripts/bench.sh DENO BUN
+# Runs every benchmark and writes bench/results.json, the table in bench/README.md and the
+# scale chart bench/scale.svg. Usage: scripts/bench.sh DENO BUN
 set -euo pipefail
 deno=$1 bun=$2
 out=.tools/bench
+started=$SECONDS
 mkdir -p "$out"
+deno_run=("$deno" run --allow-ffi --allow-read --allow-env --allow-write --v8-flags=--expose-gc)
 # The ratio moves with each process's address layout (ASLR), so it is measured in several
 # processes and the report takes the median process.
 echo "== native: tracked allocator vs glibc, 5 processes"
 rm -f "$out"/native-*.json
 for i in 1 2 3 4 5; do zig/zig-out/bin/custody-bench | tee "$out/native-$i.json"; done
 echo "== deno: generation check"
-"$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/generation_check.ts "$out/deno.json"
+"${deno_run[@]}" bench/generation_check.ts "$out/deno.json"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
-echo "== deno: ownership checks against raw FFI"
-"$deno" run --allow-ffi --allow-read --allow-env --allow-write bench/ownership.ts "$out/deno-ownership.json"
-echo "== bun: ownership checks against raw FFI"
+echo "== deno: calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
+"${deno_run[@]}" bench/ownership.ts "$out/deno-ownership.json"
+echo "== bun: calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
 "$bun" run bench/ownership.ts "$out/bun-ownership.json"
 echo "== deno: memory API against raw FFI malloc+free, GC reclamation"
-"$deno" run --allow-ffi --allow-read --allow-env --allow-write --v8-flags=--expose-gc bench/memory.ts "$out/deno-memory.json"
+"${deno_run[@]}" bench/memory.ts "$out/deno-memory.json"
 echo "== bun: memory API against raw FFI malloc+free, GC reclamation"
 "$bun" run bench/memory.ts "$out/bun-memory.json"
+# 10^7 live handles need more than the default 2^22 registry slots.
+echo "== deno: scale sweep, 10^3 to 10^7 live handles"
+CUSTODY_REGISTRY_CAPACITY=16777216 "${deno_run[@]}" bench/scale.ts "$out/deno-scale.json"
+echo "== bun: scale sweep, 10^3 to 10^7 live handles"
+CUSTODY_REGISTRY_CAPACITY=16777216 "$bun" run bench/scale.ts "$out/bun-scale.json"
+fuzz_seconds=${BENCH_FUZZ_SECONDS:-15}
+echo "== fuzz throughput: the campaign for $fuzz_seconds s per runtime"
+rm -rf "$out/fuzz"
+# A failure the campaign finds is reported (its log, its corpus), not a reason to stop measuring.
+"$deno" run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts --time="$fuzz_seconds" --out="$out/fuzz" >"$out/fuzz-deno.log" 2>&1 ||
+  echo "deno: the campaign failed, see $out/fuzz-deno.log"
+grep -m1 "== fuzz campaign" "$out/fuzz-deno.log" || true
+"$bun" fuzz/campaign.ts --time="$fuzz_seconds" --out="$out/fuzz" >"$out/fuzz-bun.log" 2>&1 ||
+  echo "bun: the campaign failed, see $out/fuzz-bun.log"
+grep -m1 "== fuzz campaign" "$out/fuzz-bun.log" || true
 "$deno" run --allow-read --allow-write bench/report.ts "$out" bench/results.json bench/README.md
+echo "make bench: $((SECONDS - started)) s"
