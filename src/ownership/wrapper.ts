@@ -133,7 +133,10 @@ function flushNursery(): void {
     if (internals.state === "invalid") continue;
     internals.ref = new WeakRef(object);
     identity[slot] = internals.ref;
-    finalizers.register(object, internals, internals);
+    // No unregister token: with one, Bun 1.4.5 spent about 22 µs per collected object in its
+    // finalization machinery (9 ms per 50,000 without). A released wrapper's finalizer
+    // finds it invalid and returns.
+    finalizers.register(object, internals);
   }
   nurserySlots.length = 0;
 }
@@ -381,7 +384,6 @@ export function apply(object: NativeObject, event: Event, cause: Cause, options:
   catchUp(internals);
   if (options.parent !== undefined) use(options.parent);
   transition(internals, event, cause, options.rule, options.parent);
-  if (internals.state === "invalid" && internals.ref !== undefined) finalizers.unregister(internals);
 }
 
 /**
