@@ -84,6 +84,8 @@ interface Internals extends OwnershipRecord {
    */
   address: number;
   readonly handle: registry.Handle;
+  /** `handle.slot`, one load closer for the checked-call path. */
+  readonly slot: number;
   /**
    * The generation the slot has while the wrapper may be used, 0 once the wrapper is
    * invalid: one compare against the mapped generation table checks both the JS state and
@@ -277,7 +279,7 @@ function addressOfInternals(internals: Internals): number {
  */
 export function use(object: NativeObject): number {
   const internals = internalsOf(object);
-  if (generations[internals.handle.slot] === internals.expected) return addressOfInternals(internals);
+  if (generations[internals.slot] === internals.expected) return addressOfInternals(internals);
   catchUp(internals);
   check(internals, "use", subject(internals));
   return addressOfInternals(internals);
@@ -314,7 +316,7 @@ export function nativePointerFor(value: unknown, type: ObjectType): unknown {
   if (!(value instanceof NativeObject)) return notAWrapper;
   const internals = internalsOf(value);
   if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
-  if (generations[internals.handle.slot] !== internals.expected) use(value);
+  if (generations[internals.slot] !== internals.expected) use(value);
   return internals.native ??= runtime.nativePointer(internals.address);
 }
 
@@ -535,6 +537,7 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     type,
     address,
     handle,
+    slot: handle.slot,
     expected: usable[state] ? handle.generation : 0,
     state,
     cause: undefined,
