@@ -195,6 +195,31 @@ export abstract class Step implements FuzzCommand {
 /** A small non-negative integer, to pick an object among those that fit. */
 export const index: fc.Arbitrary<number> = fc.nat(1023);
 
+/**
+ * A {@linkcode Step} made of functions. One class for every command: a class per command
+ * (each with its own prototype) made generating a run cost more than running it on Deno, and
+ * left every call site that sees commands megamorphic.
+ */
+class FunctionStep extends Step {
+  constructor(
+    readonly name: string,
+    private readonly args: string,
+    private readonly precondition: (model: Readonly<Model>) => boolean,
+    private readonly body: (model: Model, real: Real, label: string) => void | Promise<void>,
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>): boolean {
+    return this.precondition(model);
+  }
+  act(model: Model, real: Real): void | Promise<void> {
+    return this.body(model, real, this.toString());
+  }
+  describe(): string {
+    return this.args;
+  }
+}
+
 /** Builds a {@linkcode Step} from functions: most commands are a few lines. */
 export function step(
   name: string,
@@ -202,16 +227,5 @@ export function step(
   check: (model: Readonly<Model>) => boolean,
   act: (model: Model, real: Real, label: string) => void | Promise<void>,
 ): Step {
-  return new (class extends Step {
-    readonly name = name;
-    check(model: Readonly<Model>): boolean {
-      return check(model);
-    }
-    act(model: Model, real: Real): void | Promise<void> {
-      return act(model, real, this.toString());
-    }
-    describe(): string {
-      return args;
-    }
-  })();
+  return new FunctionStep(name, args, check, act);
 }

@@ -81,6 +81,11 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
     if (dropped(model).length > 0) await collectDropped(model, real, label);
   }
   checkOracles(model, label);
+  // The oracles read the model's kept counts: once per run, they must match a full recount.
+  const recount = model.recount();
+  if (recount.natives !== model.liveNatives() || recount.entries !== model.liveEntries()) {
+    fail("model", label, "MODEL_COUNTS", `the model kept ${model.liveNatives()} live objects and ${model.liveEntries()} entries, its records say ${recount.natives} and ${recount.entries}`);
+  }
   const blocks = counters().liveBlocks - run.baseline!.liveBlocks;
   if (blocks !== 0) fail("leak", label, "LIVE_BLOCKS", `${blocks} blocks of the tracked allocator are left after releasing everything`);
   if (model.liveEntries() !== 0) fail("leak", label, "LIVE_ENTRIES", `${model.liveEntries()} registry entries are left after releasing everything`);
