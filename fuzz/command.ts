@@ -19,7 +19,7 @@ export type FuzzCommand = fc.AsyncCommand<Model, Real>;
 /** One file of fuzz/commands/. */
 export interface Family {
   readonly name: string;
-  readonly commands: readonly fc.Arbitrary<FuzzCommand>[];
+  readonly commands: readonly fc.Arbitrary<Step>[];
   /**
    * Lets go of what the family's objects leave at the end of a run that the generic cleanup
    * (release what JS owns) cannot, and checks its own end-of-run oracles.
@@ -51,8 +51,8 @@ export interface Baseline {
   readonly liveBlocks: number;
 }
 
-/** Holds the baseline of the current run (set by the runner). */
-export const run = { baseline: undefined as Baseline | undefined };
+/** Holds the baseline of the current run and the commands it ran so far (set by the runner). */
+export const run = { baseline: undefined as Baseline | undefined, ran: [] as Step[] };
 
 /** The oracles of design section 6, after every command. */
 export function checkOracles(model: Model, command: string): void {
@@ -181,7 +181,11 @@ export abstract class Step implements FuzzCommand {
   /** The command's arguments for the counterexample. */
   abstract describe(): string;
 
+  /** How to build this command again: set by {@linkcode command}. */
+  recipe: Recipe | undefined = undefined;
+
   async run(model: Model, real: Real): Promise<void> {
+    run.ran.push(this);
     commandCounts.set(this.name, (commandCounts.get(this.name) ?? 0) + 1);
     await this.act(model, real);
     checkOracles(model, this.toString());
@@ -190,6 +194,54 @@ export abstract class Step implements FuzzCommand {
   toString(): string {
     return `${this.name}(${this.describe()})`;
   }
+}
+
+/**
+ * A command as a saved failure stores it: the name it was registered under and the value
+ * its arbitrary generated. Rebuilt by {@linkcode rebuild}, it is the same command whatever
+ * later changes to the families do to what a seed and shrink path generate.
+ */
+export type Recipe = readonly [name: string, value: unknown];
+
+const builders = new Map<string, (value: never) => Step>();
+
+/**
+ * The arbitrary of one command: `build` turns a generated value into the command, and is
+ * kept under `name` so that a saved failure can build the same command from the same value.
+ */
+export function command<T>(name: string, arbitrary: fc.Arbitrary<T>, build: (value: T) => Step): fc.Arbitrary<Step> {
+  if (builders.has(name)) throw new Error(`fuzz: two commands are registered as ${name}`);
+  builders.set(name, build);
+  return arbitrary.map((value) => {
+    const made = build(value);
+    made.recipe = [name, value];
+    return made;
+  });
+}
+
+/** The command a {@linkcode Recipe} names, built again. */
+export function rebuild(recipe: Recipe): Step {
+  const [name, value] = recipe;
+  const build = builders.get(name);
+  if (build === undefined) throw new Error(`fuzz: no command is registered as ${name}`);
+  const made = build(value as never);
+  made.recipe = recipe;
+  return made;
+}
+
+/** A recipe as JSON holds it: JSON has no undefined (an option left empty), so it is spelled `{ "undefined": true }`. */
+export function recipeToJson(recipe: Recipe): unknown {
+  const encode = (value: unknown): unknown => value === undefined ? { undefined: true } : Array.isArray(value) ? value.map(encode) : value;
+  return encode(recipe);
+}
+
+/** The {@linkcode Recipe} {@linkcode recipeToJson} wrote. */
+export function recipeFromJson(json: unknown): Recipe {
+  const decode = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(decode) : typeof value === "object" && value !== null && (value as { undefined?: unknown }).undefined === true ? undefined : value;
+  const recipe = decode(json);
+  if (!Array.isArray(recipe) || recipe.length !== 2 || typeof recipe[0] !== "string") throw new Error(`fuzz: ${JSON.stringify(json)} is not a saved command`);
+  return recipe as unknown as Recipe;
 }
 
 /** A small non-negative integer, to pick an object among those that fit. */

@@ -10,7 +10,7 @@ import { readdirSync } from "node:fs";
 import { openCallbacks } from "../src/bindings/callbacks.ts";
 import { events, states } from "../src/ownership/transitions.ts";
 import { borrow } from "../src/ownership/wrapper.ts";
-import { checkOracles, type Family, fail, type FuzzCommand, run } from "./command.ts";
+import { checkOracles, type Family, fail, type FuzzCommand, type Recipe, run } from "./command.ts";
 import { collectDropped, dropped } from "./commands/lifecycle.ts";
 import { isCustodyKind, Model } from "./model.ts";
 import { counters, lib, Real, types } from "./system.ts";
@@ -96,16 +96,36 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
   if (callbacks !== 0) fail("leak", label, "OPEN_CALLBACKS", `${callbacks} callbacks are left open after releasing everything`);
 }
 
-/** The property every run checks, over runs of at most `bound` commands. */
-export function propertyOf(bound: number = maxCommands): fc.IAsyncProperty<[Iterable<FuzzCommand>]> {
-  return fc.asyncProperty(commandsArbitrary(bound), async (commands) => {
-    run.baseline = counters();
-    const callbacksBefore = openCallbacks();
-    const model = new Model(coverage);
-    const real = new Real();
+/** The commands each failed run ran, by the error it threw. */
+const ranBefore = new WeakMap<object, readonly Recipe[]>();
+
+/**
+ * Runs `commands` against a fresh model and the real system, then releases everything and
+ * checks for leaks. Throws the first failure; {@linkcode commandsOf} tells what ran until then.
+ */
+export async function runCommands(commands: Iterable<FuzzCommand>): Promise<void> {
+  run.baseline = counters();
+  run.ran = [];
+  const callbacksBefore = openCallbacks();
+  const model = new Model(coverage);
+  const real = new Real();
+  try {
     await fc.asyncModelRun(() => ({ model, real }), commands);
     await finish(model, real, callbacksBefore);
-  });
+  } catch (error) {
+    if (typeof error === "object" && error !== null) ranBefore.set(error, run.ran.map((step) => step.recipe!));
+    throw error;
+  }
+}
+
+/** The commands the run that threw `error` ran, up to the failing one: what a saved failure replays. */
+export function commandsOf(error: unknown): readonly Recipe[] | undefined {
+  return typeof error === "object" && error !== null ? ranBefore.get(error) : undefined;
+}
+
+/** The property every run checks, over runs of at most `bound` commands. */
+export function propertyOf(bound: number = maxCommands): fc.IAsyncProperty<[Iterable<FuzzCommand>]> {
+  return fc.asyncProperty(commandsArbitrary(bound), runCommands);
 }
 
 /** The property of a campaign's runs. */

@@ -8,12 +8,12 @@
 import fc from "fast-check";
 import { closeCallback, retain } from "../../src/bindings/callbacks.ts";
 import type { Wrapper } from "../../src/bindings/bind.ts";
-import { expectOutcome, type Family, fail, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
 import { isCustodyKind, type Model, type WrapperModel } from "../model.ts";
 import { lib, type Real } from "../system.ts";
 import { usable } from "./parents.ts";
 
-const onEvent = index.map((i) =>
+const onEvent = command("onEvent", index, (i) =>
   step("onEvent", `window ${i}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
@@ -31,7 +31,7 @@ const onEvent = index.map((i) =>
 
 const lastEvent = new WeakMap<Real, { event: Wrapper<"Event"> | null; target: Wrapper<"Widget"> | null; kind: number | bigint }>();
 
-const emit = fc.tuple(index, fc.option(index, { nil: undefined }), fc.nat(9)).map(([i, j, kind]) =>
+const emit = command("emit", fc.tuple(index, fc.option(index, { nil: undefined }), fc.nat(9)), ([i, j, kind]) =>
   step("emit", `window ${i}, ${j === undefined ? "null" : `widget ${j}`}, ${kind}`, (m) => usable(m, "Window").length > 0 && (j === undefined || usable(m, "Widget").length > 0), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const target = j === undefined ? undefined : pick(usable(model, "Widget"), j)!;
@@ -109,7 +109,7 @@ function destroy(model: Model, label: string, wrapper: WrapperModel, object: Wra
   model.destroyNative(wrapper.native);
 }
 
-const forEachChild = fc.tuple(index, fc.array(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 })).map(([i, plan]) =>
+const forEachChild = command("forEachChild", fc.tuple(index, fc.array(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 })), ([i, plan]) =>
   step("forEachChild", `window ${i}, ${plan.join(" ")}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
@@ -142,7 +142,7 @@ const forEachChild = fc.tuple(index, fc.array(fc.constantFrom(...actions), { min
 const staleObjects = (model: Readonly<Model>) => heldWrappers(model as Model).filter((w) => w.state === "invalid" && !isCustodyKind(w.native.kind));
 
 /** Misuse: retain() on a wrapper that is no longer valid (an event after its callback). */
-const retainStale = index.map((n) =>
+const retainStale = command("retainStale", index, (n) =>
   step("retainStale", `object ${n}`, (m) => staleObjects(m).length > 0, (model, real, label) => {
     const wrapper = pick(staleObjects(model), n)!;
     const p = model.apply(wrapper, "retain");
