@@ -11,10 +11,10 @@ import type { Wrapper } from "../../src/bindings/bind.ts";
 import { command, expectOutcome, fail, type Family, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
 import { isCustodyKind, type Model, type WrapperModel } from "../model.ts";
 import { lib, type Real } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
 const onEvent = command("onEvent", index, (i) =>
-  step("onEvent", `window ${i}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+  step("onEvent", `window ${i}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const status = expectOutcome(label, code, () =>
@@ -32,7 +32,7 @@ const onEvent = command("onEvent", index, (i) =>
 const lastEvent = new WeakMap<Real, { event: Wrapper<"Event"> | null; target: Wrapper<"Widget"> | null; kind: number | bigint }>();
 
 const emit = command("emit", fc.tuple(index, fc.option(index, { nil: undefined }), fc.nat(9)), ([i, j, kind]) =>
-  step("emit", `window ${i}, ${j === undefined ? "null" : `widget ${j}`}, ${kind}`, (m) => usable(m, "Window").length > 0 && (j === undefined || usable(m, "Widget").length > 0), (model, real, label) => {
+  step("emit", `window ${i}, ${j === undefined ? "null" : `widget ${j}`}, ${kind}`, (m) => anyUsable(m, "Window") && (j === undefined || anyUsable(m, "Widget")), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const target = j === undefined ? undefined : pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, target === undefined ? [[window, "use"]] : [[window, "use"], [target, "use"]]);
@@ -110,7 +110,7 @@ function destroy(model: Model, label: string, wrapper: WrapperModel, object: Wra
 }
 
 const forEachChild = command("forEachChild", fc.tuple(index, fc.array(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 })), ([i, plan]) =>
-  step("forEachChild", `window ${i}, ${plan.join(" ")}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+  step("forEachChild", `window ${i}, ${plan.join(" ")}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const children = window.native.children.slice(0, 64);
@@ -139,11 +139,12 @@ const forEachChild = command("forEachChild", fc.tuple(index, fc.array(fc.constan
 );
 
 /** Invalid wrappers of the library's objects (memory and capsules are no callback arguments). */
-const staleObjects = (model: Readonly<Model>) => heldWrappers(model as Model).filter((w) => w.state === "invalid" && !isCustodyKind(w.native.kind));
+const isStale = (w: WrapperModel) => w.state === "invalid" && !isCustodyKind(w.native.kind);
+const staleObjects = (model: Readonly<Model>) => heldWrappers(model as Model).filter(isStale);
 
 /** Misuse: retain() on a wrapper that is no longer valid (an event after its callback). */
 const retainStale = command("retainStale", index, (n) =>
-  step("retainStale", `object ${n}`, (m) => staleObjects(m).length > 0, (model, real, label) => {
+  step("retainStale", `object ${n}`, (m) => heldWrappers(m as Model).some(isStale), (model, real, label) => {
     const wrapper = pick(staleObjects(model), n)!;
     const p = model.apply(wrapper, "retain");
     expectOutcome(label, p.allowed ? undefined : p.code, () => retain(real.get(wrapper.id)));

@@ -8,10 +8,10 @@ import fc from "fast-check";
 import { command, expectOutcome, fail, type Family, index, pick, refusalOf, step } from "../command.ts";
 import type { Model } from "../model.ts";
 import { lib } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
 const newRenderer = command("newRenderer", index, (j) =>
-  step("newRenderer", `widget ${j}`, (m) => usable(m, "Widget").length > 0, (model, real, label) => {
+  step("newRenderer", `widget ${j}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
     const widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[widget, "use"]]);
     const renderer = expectOutcome(label, code, () => lib.wg_renderer_new(real.get<"Widget">(widget.id)));
@@ -25,7 +25,7 @@ const newRenderer = command("newRenderer", index, (j) =>
 );
 
 const setSource = command("setSource", fc.tuple(index, fc.option(index, { nil: undefined })), ([i, j]) =>
-  step("setSource", `renderer ${i}, ${j === undefined ? "null" : `widget ${j}`}`, (m) => usable(m, "Renderer").length > 0 && (j === undefined || usable(m, "Widget").length > 0), (model, real, label) => {
+  step("setSource", `renderer ${i}, ${j === undefined ? "null" : `widget ${j}`}`, (m) => anyUsable(m, "Renderer") && (j === undefined || anyUsable(m, "Widget")), (model, real, label) => {
     const renderer = pick(usable(model, "Renderer"), i)!;
     const widget = j === undefined ? undefined : pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, widget === undefined ? [[renderer, "use"]] : [[renderer, "use"], [widget, "use"]]);

@@ -28,7 +28,7 @@ const newWidget = command("newWidget", fc.boolean(), (button) =>
 const widgets = (model: Readonly<Model>) => heldWrappers(model as Model, "Widget").filter(guardable);
 
 const clone = command("clone", index, (n) =>
-  step("clone", `widget ${n}`, (m) => widgets(m).length > 0, (model, real, label) => {
+  step("clone", `widget ${n}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
     const source = pick(widgets(model), n)!;
     const code = refusalOf(model, [[source, "use"]]);
     const copy = expectOutcome(label, code, () => lib.wg_widget_clone(real.get<"Widget">(source.id)));
@@ -39,7 +39,7 @@ const clone = command("clone", index, (n) =>
 );
 
 const setVisible = command("setVisible", fc.tuple(index, fc.boolean()), ([n, visible]) =>
-  step("setVisible", `widget ${n}, ${visible}`, (m) => widgets(m).length > 0, (model, real, label) => {
+  step("setVisible", `widget ${n}, ${visible}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
     const widget = pick(widgets(model), n)!;
     const code = refusalOf(model, [[widget, "use"]]);
     const status = expectOutcome(label, code, () => lib.wg_widget_set_visible(real.get<"Widget">(widget.id), visible ? 1 : 0));
@@ -54,7 +54,7 @@ const anyHeld = (model: Readonly<Model>) => heldWrappers(model as Model).filter(
 /** release() or [Symbol.dispose]() on any wrapper JS holds, valid or not. */
 function letGo(event: "release" | "dispose") {
   return command(event, index, (n) =>
-    step(event, `object ${n}`, (m) => anyHeld(m).length > 0, (model, real, label) => {
+    step(event, `object ${n}`, (m) => heldWrappers(m as Model).some(guardable), (model, real, label) => {
       const wrapper = pick(anyHeld(model), n)!;
       const prediction = model.apply(wrapper, event);
       const object = real.get(wrapper.id);

@@ -52,6 +52,7 @@ const memories = (model: Readonly<Model>) => heldWrappers(model as Model, "custo
 const pins = (model: Readonly<Model>) => heldWrappers(model as Model, "custody.buffer");
 /** Every block JS holds, valid or not (custody guards every use of one). */
 const anyBlock = (model: Readonly<Model>) => [...memories(model), ...pins(model)];
+const hasBlock = (model: Readonly<Model>) => memories(model).length > 0 || pins(model).length > 0;
 
 function blockOf(wrapper: WrapperModel): Block {
   return blocks.get(wrapper.native)!;
@@ -133,7 +134,7 @@ const pinBlock = command("fromBuffer", fc.integer({ min: 1, max: 6 }), (n) =>
 );
 
 const write = command("memWrite", fc.tuple(index, fc.nat(5), word), ([i, at, value]) =>
-  step("memWrite", `block ${i}, [${at}] = ${value}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+  step("memWrite", `block ${i}, [${at}] = ${value}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const code = useOf(model, wrapper);
     expectOutcome(label, code, () => pointerOf(real, wrapper).set(at % block.words.length, value));
@@ -168,7 +169,7 @@ const hows = ["cast", "addressof", "at"] as const;
 const withDerived = (model: Readonly<Model>) => anyBlock(model).filter((w) => blockOf(w).derived > 0);
 
 const derive = command("derive", fc.tuple(index, fc.constantFrom(...hows), fc.nat(5)), ([i, how, k]) =>
-  step("derive", `block ${i}, ${how} ${k}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+  step("derive", `block ${i}, ${how} ${k}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const root = pointerOf(real, wrapper);
     const at = k % block.words.length;
@@ -200,7 +201,7 @@ const readDerived = command("readDerived", fc.tuple(index, fc.nat(3)), ([i, j]) 
 );
 
 const readRoot = command("memRead", index, (i) =>
-  step("memRead", `block ${i}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+  step("memRead", `block ${i}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const code = useOf(model, wrapper);
     const value = expectOutcome(label, code, () => pointerOf(real, wrapper).value);
@@ -211,7 +212,7 @@ const readRoot = command("memRead", index, (i) =>
 
 /** cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it (refused). */
 const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, derived]) =>
-  step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+  step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     if (derived) {
       const code = useOf(model, wrapper) ?? "NOT_OWNER";

@@ -13,7 +13,9 @@ import { lib } from "../system.ts";
 
 /** Held, guardable wrappers of `kind`. */
 export const usable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).filter(guardable);
-const pair = (m: Readonly<Model>) => usable(m, "Window").length > 0 && usable(m, "Widget").length > 0;
+/** Whether {@linkcode usable} has any: what preconditions ask, without building the list. */
+export const anyUsable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).some(guardable);
+const pair = (m: Readonly<Model>) => anyUsable(m, "Window") && anyUsable(m, "Widget");
 
 const addChild = command("addChild", fc.tuple(index, index), ([i, j]) =>
   step("addChild", `window ${i}, widget ${j}`, pair, (model, real, label) => {
@@ -48,7 +50,7 @@ function childCall(name: "detach" | "destroyChild") {
 }
 
 const widgetDestroy = command("widgetDestroy", index, (j) =>
-  step("widgetDestroy", `widget ${j}`, (m) => usable(m, "Widget").length > 0, (model, real, label) => {
+  step("widgetDestroy", `widget ${j}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
     const widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[widget, "invalidate"]]);
     expectOutcome(label, code, () => lib.wg_widget_destroy(real.get<"Widget">(widget.id)));
@@ -60,7 +62,7 @@ const widgetDestroy = command("widgetDestroy", index, (j) =>
 );
 
 const childAt = command("childAt", fc.tuple(index, fc.nat(4)), ([i, at]) =>
-  step("childAt", `window ${i}, ${at}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+  step("childAt", `window ${i}, ${at}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const object = expectOutcome(label, code, () => lib.wg_window_child_at(real.get<"Window">(window.id), at));
@@ -75,7 +77,7 @@ const childAt = command("childAt", fc.tuple(index, fc.nat(4)), ([i, at]) =>
 );
 
 const childCount = command("childCount", index, (i) =>
-  step("childCount", `window ${i}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+  step("childCount", `window ${i}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const count = expectOutcome(label, code, () => lib.wg_window_child_count(real.get<"Window">(window.id)));
