@@ -110,7 +110,10 @@ export async function runCommands(commands: Iterable<FuzzCommand>): Promise<void
   const model = new Model(coverage);
   const real = new Real();
   try {
-    await fc.asyncModelRun(() => ({ model, real }), commands);
+    // What fc.asyncModelRun does (check, then run and await), without the chain of a promise per
+    // command it builds up front: about 5% of a Deno campaign's time. Each command still ends
+    // in an await, so custody sees a job end between any two commands, as before.
+    for (const command of commands) if (command.check(model)) await command.run(model, real);
     await finish(model, real, callbacksBefore);
   } catch (error) {
     if (typeof error === "object" && error !== null) ranBefore.set(error, run.ran.map((step) => step.recipe!));
