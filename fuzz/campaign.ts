@@ -18,14 +18,19 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import process from "node:process";
 import { runtime } from "../src/ffi/mod.ts";
 import { events, states } from "../src/ownership/transitions.ts";
-import { commandCounts, FuzzFailure, type FuzzCommand } from "./command.ts";
+import { commandCounts, FuzzFailure, type FuzzCommand, rebuild, type Recipe, recipeFromJson, recipeToJson, run } from "./command.ts";
 import { pairIndex, reachablePairs } from "./model.ts";
-import { coverage, legacyMaxCommands, maxCommands, property, propertyOf } from "./run.ts";
+import { commandsOf, coverage, legacyMaxCommands, maxCommands, property, propertyOf, runCommands } from "./run.ts";
 import { counters } from "./system.ts";
 
 /** One saved failure. */
 export interface CorpusEntry {
   readonly signature: string;
+  /**
+   * The commands the failing run ran, as their recipes: what a replay runs. Entries saved
+   * before recipes were saved have none, and replay by seed and path.
+   */
+  readonly commands?: readonly Recipe[];
   readonly seed: number;
   readonly path: string;
   readonly counterexample: string;
@@ -36,28 +41,68 @@ export interface CorpusEntry {
   readonly maxCommands?: number;
 }
 
+/** An entry as its file holds it: one command a line, so that a diff of two entries reads. */
+export function formatEntry(entry: CorpusEntry): string {
+  const { commands, ...rest } = entry;
+  const head = JSON.stringify(rest, null, 2);
+  if (commands === undefined) return head + "\n";
+  const lines = commands.map((recipe) => `    ${JSON.stringify(recipeToJson(recipe))}`);
+  return `${head.slice(0, -2)},\n  "commands": [\n${lines.join(",\n")}\n  ]\n}\n`;
+}
+
+/** The entry a corpus file holds. */
+export function parseEntry(text: string): CorpusEntry {
+  const json = JSON.parse(text) as CorpusEntry & { commands?: unknown[] };
+  return { ...json, commands: json.commands?.map(recipeFromJson) };
+}
+
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
 const time = Number(args.time ?? 60), runsLimit = Number(args.runs ?? 0), workers = Math.max(1, Number(args.workers ?? 1));
 const out = args.out ?? ".fuzz";
 const stopAtFirst = args.stop === "first";
 const seed0 = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 
-function entryOf(details: fc.RunDetails<[Iterable<FuzzCommand>]>, bound: number = maxCommands): CorpusEntry {
-  const error = details.errorInstance;
+function entryOf(error: unknown, found: { seed: number; path: string; counterexample: string; bound?: number }): CorpusEntry {
   const failure = error instanceof FuzzFailure ? error : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  const counterexample = String(details.counterexample?.[0] ?? "");
   const code = failure?.code ?? "THROWN";
   const command = failure?.command.replace(/\(.*/, "") ?? "unknown";
-  return { signature: `${failure?.oracle ?? "error"}:${command}:${code}`, seed: details.seed, path: details.counterexamplePath ?? "", counterexample, code, runtime: runtime.name, message, maxCommands: bound };
+  return {
+    signature: `${failure?.oracle ?? "error"}:${command}:${code}`,
+    commands: commandsOf(error),
+    seed: found.seed,
+    path: found.path,
+    counterexample: found.counterexample,
+    code,
+    runtime: runtime.name,
+    message,
+    maxCommands: found.bound ?? maxCommands,
+  };
 }
 
-/** Replays one saved failure; returns the failure it still shows, or undefined once fixed. */
-export async function replay(entry: Pick<CorpusEntry, "seed" | "path" | "maxCommands">): Promise<CorpusEntry | undefined> {
+function entryOfRun(details: fc.RunDetails<[Iterable<FuzzCommand>]>, bound: number = maxCommands): CorpusEntry {
+  return entryOf(details.errorInstance, { seed: details.seed, path: details.counterexamplePath ?? "", counterexample: String(details.counterexample?.[0] ?? ""), bound });
+}
+
+/**
+ * Replays one saved failure: its commands when it saved them, else its seed and shrink path
+ * (which only regenerate the same commands while the families stay as they were). Returns the
+ * failure it still shows, or undefined once fixed.
+ */
+export async function replay(entry: Pick<CorpusEntry, "commands" | "seed" | "path" | "maxCommands">): Promise<CorpusEntry | undefined> {
   await settle();
+  if (entry.commands !== undefined) {
+    const commands = entry.commands.map(rebuild);
+    try {
+      await runCommands(commands);
+      return undefined;
+    } catch (error) {
+      return entryOf(error, { seed: entry.seed, path: entry.path, counterexample: run.ran.map(String).join(","), bound: entry.maxCommands });
+    }
+  }
   const bound = entry.maxCommands ?? legacyMaxCommands;
   const details = await fc.check(bound === maxCommands ? property : propertyOf(bound), { seed: entry.seed, path: entry.path, numRuns: 1, endOnFailure: true });
-  return details.failed ? entryOf(details, bound) : undefined;
+  return details.failed ? entryOfRun(details, bound) : undefined;
 }
 
 /**
@@ -91,7 +136,8 @@ async function worker(): Promise<void> {
     const details = await fc.check(property, { seed, numRuns, endOnFailure: true });
     runs += details.numRuns;
     if (details.failed) {
-      emit({ failure: entryOf(details) });
+      // As its file would hold it: plain JSON would turn an undefined in a recipe into null.
+      emit({ failure: formatEntry(entryOfRun(details)) });
       if (stopAtFirst) break;
     }
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -136,7 +182,7 @@ async function main(): Promise<number> {
   // The saved corpus first.
   const saved = [...corpusFiles(`${out}/corpus`), ...(args.replay ? corpusFiles(args.replay) : [])];
   for (const file of saved) {
-    const entry = JSON.parse(readFileSync(file, "utf8")) as CorpusEntry;
+    const entry = parseEntry(readFileSync(file, "utf8"));
     const still = await replay(entry);
     console.log(`replay ${file}: ${still === undefined ? "passes" : `fails (${still.signature})`}`);
     if (still !== undefined) found(still);
@@ -178,7 +224,7 @@ async function main(): Promise<number> {
           if (!line.startsWith("{")) continue;
           const message = JSON.parse(line);
           if (message.failure) {
-            found(message.failure as CorpusEntry);
+            found(parseEntry(message.failure as string));
             // The other workers' runs add nothing once the first failure is all that is asked for.
             if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
           } else perWorker.set(i, message);
@@ -199,7 +245,7 @@ async function main(): Promise<number> {
   const covered = reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] > 0);
   for (const entry of failures.values()) {
     const file = `${out}/corpus/${entry.signature.replace(/[^A-Za-z0-9_-]+/g, "_")}.json`;
-    writeFileSync(file, JSON.stringify(entry, null, 2) + "\n");
+    writeFileSync(file, formatEntry(entry));
   }
   const stats = {
     runtime: runtime.name,

@@ -19,7 +19,7 @@ export type FuzzCommand = fc.AsyncCommand<Model, Real>;
 /** One file of fuzz/commands/. */
 export interface Family {
   readonly name: string;
-  readonly commands: readonly fc.Arbitrary<FuzzCommand>[];
+  readonly commands: readonly fc.Arbitrary<Step>[];
   /**
    * Lets go of what the family's objects leave at the end of a run that the generic cleanup
    * (release what JS owns) cannot, and checks its own end-of-run oracles.
@@ -51,8 +51,8 @@ export interface Baseline {
   readonly liveBlocks: number;
 }
 
-/** Holds the baseline of the current run (set by the runner). */
-export const run = { baseline: undefined as Baseline | undefined };
+/** Holds the baseline of the current run and the commands it ran so far (set by the runner). */
+export const run = { baseline: undefined as Baseline | undefined, ran: [] as Step[] };
 
 /** The oracles of design section 6, after every command. */
 export function checkOracles(model: Model, command: string): void {
@@ -181,7 +181,11 @@ export abstract class Step implements FuzzCommand {
   /** The command's arguments for the counterexample. */
   abstract describe(): string;
 
+  /** How to build this command again: set by {@linkcode command}. */
+  recipe: Recipe | undefined = undefined;
+
   async run(model: Model, real: Real): Promise<void> {
+    run.ran.push(this);
     commandCounts.set(this.name, (commandCounts.get(this.name) ?? 0) + 1);
     await this.act(model, real);
     checkOracles(model, this.toString());
@@ -192,8 +196,81 @@ export abstract class Step implements FuzzCommand {
   }
 }
 
+/**
+ * A command as a saved failure stores it: the name it was registered under and the value
+ * its arbitrary generated. Rebuilt by {@linkcode rebuild}, it is the same command whatever
+ * later changes to the families do to what a seed and shrink path generate.
+ */
+export type Recipe = readonly [name: string, value: unknown];
+
+const builders = new Map<string, (value: never) => Step>();
+
+/**
+ * The arbitrary of one command: `build` turns a generated value into the command, and is
+ * kept under `name` so that a saved failure can build the same command from the same value.
+ */
+export function command<T>(name: string, arbitrary: fc.Arbitrary<T>, build: (value: T) => Step): fc.Arbitrary<Step> {
+  if (builders.has(name)) throw new Error(`fuzz: two commands are registered as ${name}`);
+  builders.set(name, build);
+  return arbitrary.map((value) => {
+    const made = build(value);
+    made.recipe = [name, value];
+    return made;
+  });
+}
+
+/** The command a {@linkcode Recipe} names, built again. */
+export function rebuild(recipe: Recipe): Step {
+  const [name, value] = recipe;
+  const build = builders.get(name);
+  if (build === undefined) throw new Error(`fuzz: no command is registered as ${name}`);
+  const made = build(value as never);
+  made.recipe = recipe;
+  return made;
+}
+
+/** A recipe as JSON holds it: JSON has no undefined (an option left empty), so it is spelled `{ "undefined": true }`. */
+export function recipeToJson(recipe: Recipe): unknown {
+  const encode = (value: unknown): unknown => value === undefined ? { undefined: true } : Array.isArray(value) ? value.map(encode) : value;
+  return encode(recipe);
+}
+
+/** The {@linkcode Recipe} {@linkcode recipeToJson} wrote. */
+export function recipeFromJson(json: unknown): Recipe {
+  const decode = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(decode) : typeof value === "object" && value !== null && (value as { undefined?: unknown }).undefined === true ? undefined : value;
+  const recipe = decode(json);
+  if (!Array.isArray(recipe) || recipe.length !== 2 || typeof recipe[0] !== "string") throw new Error(`fuzz: ${JSON.stringify(json)} is not a saved command`);
+  return recipe as unknown as Recipe;
+}
+
 /** A small non-negative integer, to pick an object among those that fit. */
 export const index: fc.Arbitrary<number> = fc.nat(1023);
+
+/**
+ * A {@linkcode Step} made of functions. One class for every command: a class per command
+ * (each with its own prototype) made generating a run cost more than running it on Deno, and
+ * left every call site that sees commands megamorphic.
+ */
+class FunctionStep extends Step {
+  constructor(
+    readonly name: string,
+    private readonly args: string,
+    private readonly precondition: (model: Readonly<Model>) => boolean,
+    private readonly body: (model: Model, real: Real, label: string) => void | Promise<void>,
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>): boolean {
+    return this.precondition(model);
+  }
+  act(model: Model, real: Real): void | Promise<void> {
+    return this.body(model, real, this.toString());
+  }
+  describe(): string {
+    return this.args;
+  }
+}
 
 /** Builds a {@linkcode Step} from functions: most commands are a few lines. */
 export function step(
@@ -202,16 +279,5 @@ export function step(
   check: (model: Readonly<Model>) => boolean,
   act: (model: Model, real: Real, label: string) => void | Promise<void>,
 ): Step {
-  return new (class extends Step {
-    readonly name = name;
-    check(model: Readonly<Model>): boolean {
-      return check(model);
-    }
-    act(model: Model, real: Real): void | Promise<void> {
-      return act(model, real, this.toString());
-    }
-    describe(): string {
-      return args;
-    }
-  })();
+  return new FunctionStep(name, args, check, act);
 }

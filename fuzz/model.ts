@@ -85,6 +85,8 @@ export class Model {
   collections = 0;
   /** Bumped whenever the set of wrappers JS holds changes: lists of them can be reused until then. */
   heldVersion = 0;
+  /** What {@linkcode liveNatives} and {@linkcode liveEntries} report, kept by the records as they change. */
+  readonly #live: LiveCounts = { natives: 0, entries: 0 };
 
   constructor(coverage: Uint32Array = new Uint32Array(states.length * events.length)) {
     this.coverage = coverage;
@@ -92,19 +94,7 @@ export class Model {
 
   /** A new native object. */
   addNative(kind: string): NativeModel {
-    const native: NativeModel = {
-      id: this.natives.length,
-      kind,
-      alive: true,
-      parent: undefined,
-      children: [],
-      visible: true,
-      source: undefined,
-      keptBy: new Set(),
-      destroyDeferred: false,
-      entry: undefined,
-      hasCallback: false,
-    };
+    const native = new NativeRecord(this.natives.length, kind, this.#live);
     this.natives.push(native);
     return native;
   }
@@ -251,15 +241,70 @@ export class Model {
 
   /** Objects of the widget library alive now (custody's own kinds, memory and capsules, are not its objects). */
   liveNatives(): number {
-    let n = 0;
-    for (const native of this.natives) if (native.alive && !isCustodyKind(native.kind)) n++;
-    return n;
+    return this.#live.natives;
   }
 
-  /** Registry entries alive now: one per native object with an entry, plus deferred destroys. */
+  /** Registry entries alive now: one per native object with an entry. */
   liveEntries(): number {
-    let n = 0;
-    for (const native of this.natives) if (native.entry !== undefined) n++;
-    return n;
+    return this.#live.entries;
+  }
+
+  /**
+   * Both counts recounted from every record: what the kept counts must equal (every run's
+   * cleanup checks this; the oracles read the kept counts after every command).
+   */
+  recount(): { natives: number; entries: number } {
+    let natives = 0, entries = 0;
+    for (const native of this.natives) {
+      if (native.alive && !isCustodyKind(native.kind)) natives++;
+      if (native.entry !== undefined) entries++;
+    }
+    return { natives, entries };
+  }
+}
+
+/** The model's live counts. */
+interface LiveCounts {
+  natives: number;
+  entries: number;
+}
+
+/**
+ * A native object's record. `alive` and `entry` update the model's live counts as they
+ * change, so that the oracles after every command cost the same in a run's 4000th command
+ * as in its first (counting every record made runs quadratic).
+ */
+class NativeRecord implements NativeModel {
+  parent: NativeModel | undefined = undefined;
+  children: NativeModel[] = [];
+  visible = true;
+  source: NativeModel | undefined = undefined;
+  readonly keptBy = new Set<WrapperModel>();
+  destroyDeferred = false;
+  hasCallback = false;
+  #alive = true;
+  #entry: WrapperModel | undefined = undefined;
+  readonly #counted: boolean;
+
+  constructor(readonly id: number, readonly kind: string, private readonly live: LiveCounts) {
+    this.#counted = !isCustodyKind(kind);
+    if (this.#counted) live.natives++;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+  set alive(alive: boolean) {
+    if (alive === this.#alive) return;
+    this.#alive = alive;
+    if (this.#counted) this.live.natives += alive ? 1 : -1;
+  }
+
+  get entry(): WrapperModel | undefined {
+    return this.#entry;
+  }
+  set entry(entry: WrapperModel | undefined) {
+    if ((entry === undefined) !== (this.#entry === undefined)) this.live.entries += entry === undefined ? -1 : 1;
+    this.#entry = entry;
   }
 }

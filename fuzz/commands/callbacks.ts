@@ -8,13 +8,13 @@
 import fc from "fast-check";
 import { closeCallback, retain } from "../../src/bindings/callbacks.ts";
 import type { Wrapper } from "../../src/bindings/bind.ts";
-import { expectOutcome, type Family, fail, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
 import { isCustodyKind, type Model, type WrapperModel } from "../model.ts";
 import { lib, type Real } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
-const onEvent = index.map((i) =>
-  step("onEvent", `window ${i}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+const onEvent = command("onEvent", index, (i) =>
+  step("onEvent", `window ${i}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const status = expectOutcome(label, code, () =>
@@ -31,8 +31,8 @@ const onEvent = index.map((i) =>
 
 const lastEvent = new WeakMap<Real, { event: Wrapper<"Event"> | null; target: Wrapper<"Widget"> | null; kind: number | bigint }>();
 
-const emit = fc.tuple(index, fc.option(index, { nil: undefined }), fc.nat(9)).map(([i, j, kind]) =>
-  step("emit", `window ${i}, ${j === undefined ? "null" : `widget ${j}`}, ${kind}`, (m) => usable(m, "Window").length > 0 && (j === undefined || usable(m, "Widget").length > 0), (model, real, label) => {
+const emit = command("emit", fc.tuple(index, fc.option(index, { nil: undefined }), fc.nat(9)), ([i, j, kind]) =>
+  step("emit", `window ${i}, ${j === undefined ? "null" : `widget ${j}`}, ${kind}`, (m) => anyUsable(m, "Window") && (j === undefined || anyUsable(m, "Widget")), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const target = j === undefined ? undefined : pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, target === undefined ? [[window, "use"]] : [[window, "use"], [target, "use"]]);
@@ -109,8 +109,8 @@ function destroy(model: Model, label: string, wrapper: WrapperModel, object: Wra
   model.destroyNative(wrapper.native);
 }
 
-const forEachChild = fc.tuple(index, fc.array(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 })).map(([i, plan]) =>
-  step("forEachChild", `window ${i}, ${plan.join(" ")}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+const forEachChild = command("forEachChild", fc.tuple(index, fc.array(fc.constantFrom(...actions), { minLength: 1, maxLength: 4 })), ([i, plan]) =>
+  step("forEachChild", `window ${i}, ${plan.join(" ")}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const children = window.native.children.slice(0, 64);
@@ -139,11 +139,12 @@ const forEachChild = fc.tuple(index, fc.array(fc.constantFrom(...actions), { min
 );
 
 /** Invalid wrappers of the library's objects (memory and capsules are no callback arguments). */
-const staleObjects = (model: Readonly<Model>) => heldWrappers(model as Model).filter((w) => w.state === "invalid" && !isCustodyKind(w.native.kind));
+const isStale = (w: WrapperModel) => w.state === "invalid" && !isCustodyKind(w.native.kind);
+const staleObjects = (model: Readonly<Model>) => heldWrappers(model as Model).filter(isStale);
 
 /** Misuse: retain() on a wrapper that is no longer valid (an event after its callback). */
-const retainStale = index.map((n) =>
-  step("retainStale", `object ${n}`, (m) => staleObjects(m).length > 0, (model, real, label) => {
+const retainStale = command("retainStale", index, (n) =>
+  step("retainStale", `object ${n}`, (m) => heldWrappers(m as Model).some(isStale), (model, real, label) => {
     const wrapper = pick(staleObjects(model), n)!;
     const p = model.apply(wrapper, "retain");
     expectOutcome(label, p.allowed ? undefined : p.code, () => retain(real.get(wrapper.id)));

@@ -14,7 +14,7 @@ import { Capsule } from "../../src/capsule.ts";
 import { native } from "../../src/native/library.ts";
 import { outParameters, utf8 } from "../../src/native/scratch.ts";
 import * as registry from "../../src/registry.ts";
-import { expectOutcome, type Family, fail, heldWrappers, index, pick, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, step } from "../command.ts";
 import type { Model, NativeModel, WrapperModel } from "../model.ts";
 import type { Real } from "../system.ts";
 
@@ -53,7 +53,7 @@ function describe(n: Name): string {
   return n === null ? "null" : n;
 }
 
-const create = fc.tuple(name, fc.boolean()).map(([n, destructor]) =>
+const create = command("capsuleNew", fc.tuple(name, fc.boolean()), ([n, destructor]) =>
   step("capsuleNew", `${describe(n)}, ${destructor ? "JS destructor" : "no destructor"}`, () => true, (model, real, label) => {
     const address = addressFor(model);
     let record: CapsuleModel | undefined;
@@ -66,7 +66,7 @@ const create = fc.tuple(name, fc.boolean()).map(([n, destructor]) =>
 );
 
 /** A capsule native code made, owned by JS (owner code 1) or borrowed (2): JS sees it through fromHandle. */
-const fromNative = fc.tuple(name, fc.boolean()).map(([n, owned]) =>
+const fromNative = command("capsuleFromNative", fc.tuple(name, fc.boolean()), ([n, owned]) =>
   step("capsuleFromNative", `${describe(n)}, ${owned ? "owned" : "borrowed"}`, () => true, (model, real, label) => {
     const address = addressFor(model);
     const status = native.custody_capsule_new(address, n === null ? 0 : utf8(n).address, 0, 0, owned ? 1 : 2, outParameters.address);
@@ -88,7 +88,7 @@ function refusal(model: Model, wrapper: WrapperModel, n: Name): "INVALID_OBJECT"
   return facts(wrapper).name === n ? undefined : "NAME_MISMATCH";
 }
 
-const get = fc.tuple(index, name).map(([i, n]) =>
+const get = command("capsuleGet", fc.tuple(index, name), ([i, n]) =>
   step("capsuleGet", `capsule ${i}, ${describe(n)}`, (m) => held(m).length > 0, (model, real, label) => {
     const wrapper = pick(held(model), i)!;
     const code = refusal(model, wrapper, n);
@@ -98,7 +98,7 @@ const get = fc.tuple(index, name).map(([i, n]) =>
   })
 );
 
-const consume = fc.tuple(index, name).map(([i, n]) =>
+const consume = command("capsuleConsume", fc.tuple(index, name), ([i, n]) =>
   step("capsuleConsume", `capsule ${i}, ${describe(n)}`, (m) => held(m).length > 0, (model, real, label) => {
     const wrapper = pick(held(model), i)!;
     const code = refusal(model, wrapper, n);
@@ -114,7 +114,7 @@ const consume = fc.tuple(index, name).map(([i, n]) =>
 );
 
 /** Native code consumes the capsule by its handle; JS learns it at the next use. */
-const nativeConsume = fc.tuple(index, name).map(([i, n]) =>
+const nativeConsume = command("capsuleNativeConsume", fc.tuple(index, name), ([i, n]) =>
   step("capsuleNativeConsume", `capsule ${i}, ${describe(n)}`, (m) => held(m).length > 0, (model, real, label) => {
     const wrapper = pick(held(model), i)!, record = facts(wrapper);
     const live = wrapper.native.entry === wrapper;
@@ -138,7 +138,7 @@ function destroyNatively(model: Model, wrapper: WrapperModel): void {
   model.destroyNotified(wrapper.native);
 }
 
-const nativeDestroy = index.map((i) =>
+const nativeDestroy = command("capsuleNativeDestroy", index, (i) =>
   step("capsuleNativeDestroy", `capsule ${i}`, (m) => borrowedLive(m).length > 0, (model, real, label) => {
     const wrapper = pick(borrowedLive(model), i)!;
     destroyNatively(model, wrapper);

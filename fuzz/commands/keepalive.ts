@@ -5,13 +5,13 @@
  * @module
  */
 import fc from "fast-check";
-import { expectOutcome, type Family, fail, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, index, pick, refusalOf, step } from "../command.ts";
 import type { Model } from "../model.ts";
 import { lib } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
-const newRenderer = index.map((j) =>
-  step("newRenderer", `widget ${j}`, (m) => usable(m, "Widget").length > 0, (model, real, label) => {
+const newRenderer = command("newRenderer", index, (j) =>
+  step("newRenderer", `widget ${j}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
     const widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[widget, "use"]]);
     const renderer = expectOutcome(label, code, () => lib.wg_renderer_new(real.get<"Widget">(widget.id)));
@@ -24,8 +24,8 @@ const newRenderer = index.map((j) =>
   })
 );
 
-const setSource = fc.tuple(index, fc.option(index, { nil: undefined })).map(([i, j]) =>
-  step("setSource", `renderer ${i}, ${j === undefined ? "null" : `widget ${j}`}`, (m) => usable(m, "Renderer").length > 0 && (j === undefined || usable(m, "Widget").length > 0), (model, real, label) => {
+const setSource = command("setSource", fc.tuple(index, fc.option(index, { nil: undefined })), ([i, j]) =>
+  step("setSource", `renderer ${i}, ${j === undefined ? "null" : `widget ${j}`}`, (m) => anyUsable(m, "Renderer") && (j === undefined || anyUsable(m, "Widget")), (model, real, label) => {
     const renderer = pick(usable(model, "Renderer"), i)!;
     const widget = j === undefined ? undefined : pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, widget === undefined ? [[renderer, "use"]] : [[renderer, "use"], [widget, "use"]]);
@@ -41,7 +41,7 @@ const setSource = fc.tuple(index, fc.option(index, { nil: undefined })).map(([i,
 const renderable = (model: Readonly<Model>) =>
   usable(model, "Renderer").filter((r) => r.state === "invalid" || r.native.source === undefined || r.native.source.alive);
 
-const render = index.map((i) =>
+const render = command("render", index, (i) =>
   step("render", `renderer ${i}`, (m) => renderable(m).length > 0, (model, real, label) => {
     const renderer = pick(renderable(model), i)!;
     const code = refusalOf(model, [[renderer, "use"]]);

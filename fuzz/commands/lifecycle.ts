@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { NativeObject } from "../../src/ownership/wrapper.ts";
-import { expectOutcome, type Family, fail, guardable, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, guardable, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
 import { collect, lib, type Real } from "../system.ts";
 
@@ -16,19 +16,19 @@ function created(model: Model, real: Real, kind: string, object: NativeObject | 
   real.add(object);
 }
 
-const newWindow = fc.constant(null).map(() =>
+const newWindow = command("newWindow", fc.constant(null), () =>
   step("newWindow", "", () => true, (model, real, label) => created(model, real, "Window", lib.wg_window_new(0, 0), label))
 );
 
-const newWidget = fc.boolean().map((button) =>
+const newWidget = command("newWidget", fc.boolean(), (button) =>
   step("newWidget", button ? "button" : "label", () => true, (model, real, label) =>
     created(model, real, "Widget", button ? lib.wg_button_new(0, 0) : lib.wg_label_new(0, 0), label))
 );
 
 const widgets = (model: Readonly<Model>) => heldWrappers(model as Model, "Widget").filter(guardable);
 
-const clone = index.map((n) =>
-  step("clone", `widget ${n}`, (m) => widgets(m).length > 0, (model, real, label) => {
+const clone = command("clone", index, (n) =>
+  step("clone", `widget ${n}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
     const source = pick(widgets(model), n)!;
     const code = refusalOf(model, [[source, "use"]]);
     const copy = expectOutcome(label, code, () => lib.wg_widget_clone(real.get<"Widget">(source.id)));
@@ -38,8 +38,8 @@ const clone = index.map((n) =>
   })
 );
 
-const setVisible = fc.tuple(index, fc.boolean()).map(([n, visible]) =>
-  step("setVisible", `widget ${n}, ${visible}`, (m) => widgets(m).length > 0, (model, real, label) => {
+const setVisible = command("setVisible", fc.tuple(index, fc.boolean()), ([n, visible]) =>
+  step("setVisible", `widget ${n}, ${visible}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
     const widget = pick(widgets(model), n)!;
     const code = refusalOf(model, [[widget, "use"]]);
     const status = expectOutcome(label, code, () => lib.wg_widget_set_visible(real.get<"Widget">(widget.id), visible ? 1 : 0));
@@ -53,8 +53,8 @@ const anyHeld = (model: Readonly<Model>) => heldWrappers(model as Model).filter(
 
 /** release() or [Symbol.dispose]() on any wrapper JS holds, valid or not. */
 function letGo(event: "release" | "dispose") {
-  return index.map((n) =>
-    step(event, `object ${n}`, (m) => anyHeld(m).length > 0, (model, real, label) => {
+  return command(event, index, (n) =>
+    step(event, `object ${n}`, (m) => heldWrappers(m as Model).some(guardable), (model, real, label) => {
       const wrapper = pick(anyHeld(model), n)!;
       const prediction = model.apply(wrapper, event);
       const object = real.get(wrapper.id);
@@ -63,7 +63,7 @@ function letGo(event: "release" | "dispose") {
   );
 }
 
-const drop = index.map((n) =>
+const drop = command("drop", index, (n) =>
   step("drop", `object ${n}`, (m) => heldWrappers(m as Model).length > 0, (model, real) => {
     const wrapper = pick(heldWrappers(model), n)!;
     model.hold(wrapper, false);
@@ -98,7 +98,7 @@ export async function collectDropped(model: Model, real: Real, label: string): P
   }
 }
 
-const gc = fc.constant(null).map(() =>
+const gc = command("dropThenGc", fc.constant(null), () =>
   // A forced collection costs milliseconds: once per run keeps commands cheap.
   step("dropThenGc", "", (m) => m.collections === 0 && dropped(m).length > 0, (model, real, label) => collectDropped(model, real, label))
 );

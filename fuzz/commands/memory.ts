@@ -19,7 +19,7 @@ import { libraryPath } from "../../src/native/library.ts";
 import { symbolAddress } from "../../src/native/symbol_address.ts";
 import { handleOf, type NativeObject } from "../../src/ownership/wrapper.ts";
 import * as registry from "../../src/registry.ts";
-import { expectOutcome, type Family, fail, heldWrappers, index, pick, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, step } from "../command.ts";
 import type { Model, NativeModel, WrapperModel } from "../model.ts";
 import type { Real } from "../system.ts";
 
@@ -52,6 +52,7 @@ const memories = (model: Readonly<Model>) => heldWrappers(model as Model, "custo
 const pins = (model: Readonly<Model>) => heldWrappers(model as Model, "custody.buffer");
 /** Every block JS holds, valid or not (custody guards every use of one). */
 const anyBlock = (model: Readonly<Model>) => [...memories(model), ...pins(model)];
+const hasBlock = (model: Readonly<Model>) => memories(model).length > 0 || pins(model).length > 0;
 
 function blockOf(wrapper: WrapperModel): Block {
   return blocks.get(wrapper.native)!;
@@ -93,8 +94,7 @@ function useOf(model: Model, wrapper: WrapperModel): CustodyError["code"] | unde
 const word = fc.integer({ min: -0x8000_0000, max: 0x7FFF_FFFF });
 const badWord = fc.constantFrom(1.5, 2 ** 33, -(2 ** 40));
 
-const allocBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.array(word, { maxLength: 6 }), fc.option(fc.tuple(fc.nat(5), badWord), { nil: undefined }))
-  .map(([n, init, bad]) =>
+const allocBlock = command("alloc", fc.tuple(fc.integer({ min: 1, max: 6 }), fc.array(word, { maxLength: 6 }), fc.option(fc.tuple(fc.nat(5), badWord), { nil: undefined })), ([n, init, bad]) =>
     step("alloc", `i32[${n}], [${init.join(",")}]${bad === undefined ? "" : `, bad ${bad[1]} at ${bad[0]}`}`, () => true, (model, real, label) => {
       const values = Array.from({ length: n }, (_, k) => init[k] ?? 0);
       if (bad !== undefined) values[bad[0] % n] = bad[1];
@@ -106,7 +106,7 @@ const allocBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.array(word, { max
     })
   );
 
-const gcBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.boolean()).map(([n, js]) =>
+const gcBlock = command("gc", fc.tuple(fc.integer({ min: 1, max: 6 }), fc.boolean()), ([n, js]) =>
   step("gc", `i32[${n}], ${js ? "JS" : "native"} destructor`, () => true, (model, real, label) => {
     const raw = allocator.malloc(n * 4, { zero: true });
     let block: Block | undefined;
@@ -121,7 +121,7 @@ const gcBlock = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.boolean()).map(([n, 
   })
 );
 
-const pinBlock = fc.integer({ min: 1, max: 6 }).map((n) =>
+const pinBlock = command("fromBuffer", fc.integer({ min: 1, max: 6 }), (n) =>
   step("fromBuffer", `Int32Array(${n})`, () => true, (model, real, label) => {
     const view = new Int32Array(n);
     // A pin whose buffer was detached behind custody's back (not noticed yet) still holds its
@@ -133,8 +133,8 @@ const pinBlock = fc.integer({ min: 1, max: 6 }).map((n) =>
   })
 );
 
-const write = fc.tuple(index, fc.nat(5), word).map(([i, at, value]) =>
-  step("memWrite", `block ${i}, [${at}] = ${value}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+const write = command("memWrite", fc.tuple(index, fc.nat(5), word), ([i, at, value]) =>
+  step("memWrite", `block ${i}, [${at}] = ${value}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const code = useOf(model, wrapper);
     expectOutcome(label, code, () => pointerOf(real, wrapper).set(at % block.words.length, value));
@@ -168,8 +168,8 @@ const hows = ["cast", "addressof", "at"] as const;
 /** A wrapper JS holds stays held until dropped, and a dropped block is never taken back during a run. */
 const withDerived = (model: Readonly<Model>) => anyBlock(model).filter((w) => blockOf(w).derived > 0);
 
-const derive = fc.tuple(index, fc.constantFrom(...hows), fc.nat(5)).map(([i, how, k]) =>
-  step("derive", `block ${i}, ${how} ${k}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+const derive = command("derive", fc.tuple(index, fc.constantFrom(...hows), fc.nat(5)), ([i, how, k]) =>
+  step("derive", `block ${i}, ${how} ${k}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const root = pointerOf(real, wrapper);
     const at = k % block.words.length;
@@ -186,7 +186,7 @@ const derive = fc.tuple(index, fc.constantFrom(...hows), fc.nat(5)).map(([i, how
   })
 );
 
-const readDerived = fc.tuple(index, fc.nat(3)).map(([i, j]) =>
+const readDerived = command("readDerived", fc.tuple(index, fc.nat(3)), ([i, j]) =>
   step("readDerived", `block ${i}, derived ${j}`, (m) => withDerived(m).length > 0, (model, real, label) => {
     const wrapper = pick(withDerived(model), i)!, block = blockOf(wrapper);
     const list = derivedList(real, wrapper);
@@ -200,8 +200,8 @@ const readDerived = fc.tuple(index, fc.nat(3)).map(([i, j]) =>
   })
 );
 
-const readRoot = index.map((i) =>
-  step("memRead", `block ${i}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+const readRoot = command("memRead", index, (i) =>
+  step("memRead", `block ${i}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     const code = useOf(model, wrapper);
     const value = expectOutcome(label, code, () => pointerOf(real, wrapper).value);
@@ -211,8 +211,8 @@ const readRoot = index.map((i) =>
 );
 
 /** cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it (refused). */
-const cancel = fc.tuple(index, fc.boolean()).map(([i, derived]) =>
-  step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => anyBlock(m).length > 0, (model, real, label) => {
+const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, derived]) =>
+  step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
     if (derived) {
       const code = useOf(model, wrapper) ?? "NOT_OWNER";
@@ -236,7 +236,7 @@ function freeDisowned(model: Model, real: Real, wrapper: WrapperModel): void {
 
 const disownedLive = (model: Readonly<Model>) => anyBlock(model).filter((w) => w.state === "borrowed" && w.native.alive);
 
-const free = index.map((i) =>
+const free = command("freeDisowned", index, (i) =>
   step("freeDisowned", `block ${i}`, (m) => disownedLive(m).length > 0, (model, real, label) => {
     const wrapper = pick(disownedLive(model), i)!;
     freeDisowned(model, real, wrapper);
@@ -248,8 +248,8 @@ const free = index.map((i) =>
  * Pulling a pinned buffer's memory away: `transfer()` is refused while the pin lives;
  * structuredClone with a transfer list cannot be stopped, and is reported at the next use.
  */
-const detach = fc.tuple(index, fc.boolean()).map(([i, clone]) =>
-  step("detach", `pin ${i}, ${clone ? "structuredClone" : "transfer()"}`, (m) => pins(m).some((w) => !blockOf(w).detached), (model, _real, label) => {
+const detach = command("detachBuffer", fc.tuple(index, fc.boolean()), ([i, clone]) =>
+  step("detachBuffer", `pin ${i}, ${clone ? "structuredClone" : "transfer()"}`, (m) => pins(m).some((w) => !blockOf(w).detached), (model, _real, label) => {
     const wrapper = pick(pins(model).filter((w) => !blockOf(w).detached), i)!, block = blockOf(wrapper);
     const buffer = block.view!.buffer as ArrayBuffer;
     const pinned = wrapper.state !== "invalid";

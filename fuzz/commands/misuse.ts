@@ -11,13 +11,13 @@ import { locate, Pointer } from "../../src/memory/pointer.ts";
 import { events, isAllowed, transitions } from "../../src/ownership/transitions.ts";
 import { apply, handleOf, NativeObject } from "../../src/ownership/wrapper.ts";
 import * as registry from "../../src/registry.ts";
-import { expectOutcome, type Family, heldWrappers, index, pick, step } from "../command.ts";
+import { command, expectOutcome, type Family, heldWrappers, index, pick, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
 import { lib, type Real } from "../system.ts";
 
 const foreigns = ["otherType", "number", "object", "null"] as const;
 
-const foreign = fc.tuple(index, fc.constantFrom(...foreigns)).map(([n, what]) =>
+const foreign = command("foreign", fc.tuple(index, fc.constantFrom(...foreigns)), ([n, what]) =>
   step("foreign", `${what} ${n}`, () => true, (model, real, label) => {
     const other = pick(heldWrappers(model).filter((w) => w.native.kind !== "Window"), n);
     const value: unknown = what === "otherType" ? (other === undefined ? 42 : real.held[other.id]) : what === "number" ? 0x1000 + n : what === "object" ? {} : null;
@@ -40,7 +40,7 @@ const reachable = (model: Readonly<Model>, real: Real) => heldWrappers(model as 
  * anything, applied to the wrapper directly: the table's error, nothing changed. This reaches
  * the pairs no binding produces (a child asked to consume, an invalid object stolen).
  */
-const refusedEvent = fc.tuple(index, fc.constantFrom(...events)).map(([n, event]) =>
+const refusedEvent = command("refusedEvent", fc.tuple(index, fc.constantFrom(...events)), ([n, event]) =>
   step("refusedEvent", `object ${n}, ${event}`, (m) => heldWrappers(m as Model).length > 0, (model, real, label) => {
     const wrapper = pick(reachable(model, real), n);
     if (wrapper === undefined) return;
@@ -53,7 +53,7 @@ const refusedEvent = fc.tuple(index, fc.constantFrom(...events)).map(([n, event]
 );
 
 /** A stale handle (an invalid wrapper's) handed to the registry: refused natively, whatever its slot holds now. */
-const staleHandle = index.map((n) =>
+const staleHandle = command("staleHandle", index, (n) =>
   step("staleHandle", `object ${n}`, (m) => heldWrappers(m as Model).some((w) => w.state === "invalid"), (model, real, label) => {
     const wrapper = pick(reachable(model, real).filter((w) => w.state === "invalid"), n);
     if (wrapper === undefined) return;

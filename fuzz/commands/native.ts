@@ -5,12 +5,12 @@
  * @module
  */
 import fc from "fast-check";
-import { expectOutcome, type Family, fail, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, index, pick, refusalOf, step } from "../command.ts";
 import { lib } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
-const closeHidden = fc.tuple(index, fc.boolean()).map(([i, onThread]) =>
-  step("closeHidden", `window ${i}, ${onThread ? "native thread" : "JS thread"}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+const closeHidden = command("closeHidden", fc.tuple(index, fc.boolean()), ([i, onThread]) =>
+  step("closeHidden", `window ${i}, ${onThread ? "native thread" : "JS thread"}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const w = real.get<"Window">(window.id);

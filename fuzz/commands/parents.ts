@@ -7,15 +7,17 @@
  * @module
  */
 import fc from "fast-check";
-import { expectOutcome, type Family, fail, guardable, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, guardable, heldWrappers, identify, index, pick, refusalOf, step } from "../command.ts";
 import type { Model } from "../model.ts";
 import { lib } from "../system.ts";
 
 /** Held, guardable wrappers of `kind`. */
 export const usable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).filter(guardable);
-const pair = (m: Readonly<Model>) => usable(m, "Window").length > 0 && usable(m, "Widget").length > 0;
+/** Whether {@linkcode usable} has any: what preconditions ask, without building the list. */
+export const anyUsable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).some(guardable);
+const pair = (m: Readonly<Model>) => anyUsable(m, "Window") && anyUsable(m, "Widget");
 
-const addChild = fc.tuple(index, index).map(([i, j]) =>
+const addChild = command("addChild", fc.tuple(index, index), ([i, j]) =>
   step("addChild", `window ${i}, widget ${j}`, pair, (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!, widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[window, "use"], [widget, "stealIntoParent"]]);
@@ -30,7 +32,7 @@ const addChild = fc.tuple(index, index).map(([i, j]) =>
 /** detach (orphan) or destroy_child (invalidate): succeed only for a child of that window. */
 function childCall(name: "detach" | "destroyChild") {
   const event = name === "detach" ? "orphan" as const : "invalidate" as const;
-  return fc.tuple(index, index).map(([i, j]) =>
+  return command(name, fc.tuple(index, index), ([i, j]) =>
     step(name, `window ${i}, widget ${j}`, pair, (model, real, label) => {
       const window = pick(usable(model, "Window"), i)!, widget = pick(usable(model, "Widget"), j)!;
       const code = refusalOf(model, [[window, "use"], [widget, event]]);
@@ -47,8 +49,8 @@ function childCall(name: "detach" | "destroyChild") {
   );
 }
 
-const widgetDestroy = index.map((j) =>
-  step("widgetDestroy", `widget ${j}`, (m) => usable(m, "Widget").length > 0, (model, real, label) => {
+const widgetDestroy = command("widgetDestroy", index, (j) =>
+  step("widgetDestroy", `widget ${j}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
     const widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[widget, "invalidate"]]);
     expectOutcome(label, code, () => lib.wg_widget_destroy(real.get<"Widget">(widget.id)));
@@ -59,8 +61,8 @@ const widgetDestroy = index.map((j) =>
   })
 );
 
-const childAt = fc.tuple(index, fc.nat(4)).map(([i, at]) =>
-  step("childAt", `window ${i}, ${at}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+const childAt = command("childAt", fc.tuple(index, fc.nat(4)), ([i, at]) =>
+  step("childAt", `window ${i}, ${at}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const object = expectOutcome(label, code, () => lib.wg_window_child_at(real.get<"Window">(window.id), at));
@@ -74,8 +76,8 @@ const childAt = fc.tuple(index, fc.nat(4)).map(([i, at]) =>
   })
 );
 
-const childCount = index.map((i) =>
-  step("childCount", `window ${i}`, (m) => usable(m, "Window").length > 0, (model, real, label) => {
+const childCount = command("childCount", index, (i) =>
+  step("childCount", `window ${i}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
     const code = refusalOf(model, [[window, "use"]]);
     const count = expectOutcome(label, code, () => lib.wg_window_child_count(real.get<"Window">(window.id)));

@@ -5,12 +5,12 @@
  * @module
  */
 import fc from "fast-check";
-import { expectOutcome, type Family, fail, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, index, pick, refusalOf, step } from "../command.ts";
 import { lib } from "../system.ts";
-import { usable } from "./parents.ts";
+import { anyUsable, usable } from "./parents.ts";
 
-const addChildStealing = fc.tuple(index, index, fc.boolean()).map(([i, j, always]) =>
-  step("addChildStealing", `window ${i}, widget ${j}, ${always ? "always" : "onSuccess"}`, (m) => usable(m, "Window").length > 0 && usable(m, "Widget").length > 0, (model, real, label) => {
+const addChildStealing = command("addChildStealing", fc.tuple(index, index, fc.boolean()), ([i, j, always]) =>
+  step("addChildStealing", `window ${i}, widget ${j}, ${always ? "always" : "onSuccess"}`, (m) => anyUsable(m, "Window") && anyUsable(m, "Widget"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!, widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[window, "use"], [widget, "steal"]]);
     const call = always ? lib.add_child_stealing : lib.add_child_stealing_on_success;
@@ -22,8 +22,8 @@ const addChildStealing = fc.tuple(index, index, fc.boolean()).map(([i, j, always
   })
 );
 
-const giveAwaySafely = fc.tuple(index, fc.boolean()).map(([j, visible]) =>
-  step("giveAwaySafely", `widget ${j}, ${visible}`, (m) => usable(m, "Widget").length > 0, (model, real, label) => {
+const giveAwaySafely = command("giveAwaySafely", fc.tuple(index, fc.boolean()), ([j, visible]) =>
+  step("giveAwaySafely", `widget ${j}, ${visible}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
     const widget = pick(usable(model, "Widget"), j)!;
     const code = refusalOf(model, [[widget, "stealSafe"]]);
     const status = expectOutcome(label, code, () => lib.give_widget_away_safely(real.get<"Widget">(widget.id), visible ? 1 : 0));
