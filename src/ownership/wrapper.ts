@@ -103,6 +103,11 @@ interface Internals extends OwnershipRecord {
    * until first needed for an object known by its address.
    */
   native: unknown;
+  /**
+   * A newer wrapper took over this one's registry entry after this one was collected (its
+   * finalizer was still pending): the finalizer must then leave the entry alone.
+   */
+  superseded: boolean;
   /** This wrapper's entry in the identity map, once it left the nursery; undefined before. */
   ref: WeakRef<NativeObject> | undefined;
 }
@@ -125,6 +130,11 @@ export interface Attachment {
 const identity: (WeakRef<NativeObject> | undefined)[] = [];
 const nursery: (NativeObject | undefined)[] = [];
 const nurserySlots: number[] = [];
+/**
+ * The internals of the newest wrapper of each slot, dead or alive: a wrapper made for an entry
+ * whose previous wrapper was collected marks that one superseded (see `Internals.superseded`).
+ */
+const internalsBySlot: (Internals | undefined)[] = [];
 
 function flushNursery(): void {
   for (const slot of nurserySlots) {
@@ -147,6 +157,7 @@ function flushNursery(): void {
 function forget(internals: Internals): void {
   const slot = internals.handle.slot;
   if (internals.ref !== undefined && identity[slot] === internals.ref) identity[slot] = undefined;
+  if (internalsBySlot[slot] === internals) internalsBySlot[slot] = undefined;
 }
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
@@ -155,6 +166,8 @@ const finalizers = new FinalizationRegistry<Internals>((internals) => {
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
     release(internals);
+    // A newer wrapper holds the entry now: what this one held in JS is let go, nothing more.
+    if (internals.superseded) return;
     if (catchUp(internals) || internals.state === "invalid") return;
     transition(internals, "collect", { event: "collect", by: "garbage collector" });
   } catch {
@@ -503,11 +516,16 @@ function dropKeepAlives(internals: Internals): void {
  * in the state the registry recorded.
  */
 function wrapperOf(type: ObjectType, address: number, native: unknown, handle: registry.Handle): NativeObject {
+  rewrapped = false;
   const object = nursery[handle.slot] ?? identity[handle.slot]?.deref();
   if (object !== undefined && internalsOf(object).handle.generation === handle.generation) return object;
   const info = registry.info(handle);
+  rewrapped = true;
   return track(type, address, native, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
 }
+
+/** Whether the last {@linkcode wrapperOf} made a new wrapper because the previous one was collected. */
+let rewrapped = false;
 
 const noDestructor = runtime.nativePointer(0);
 
@@ -546,8 +564,12 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     keepAlives: undefined,
     attachments: undefined,
     native,
+    superseded: false,
     ref: undefined,
   };
+  const previous = internalsBySlot[handle.slot];
+  if (previous !== undefined && previous.handle.generation === handle.generation) previous.superseded = true;
+  internalsBySlot[handle.slot] = internals;
   const object = construct(internals);
   if (nurserySlots.length === 0) queueMicrotask(flushNursery);
   // A slot reused within the job is listed once: a loop of creates and releases must not
@@ -578,6 +600,13 @@ export function ownNative(type: ObjectType, native: unknown): NativeObject {
 
 function ownAt(type: ObjectType, address: number, native: unknown): NativeObject {
   const { object, existing } = register(type, address, native, "owned");
+  if (existing && rewrapped && registry.info(handleOf(object)).destructor === 0) {
+    // The entry's wrapper was collected, its finalizer not run yet, and it has no destructor
+    // to run: it holds nothing any more. Its memory may even be gone and the address reused
+    // (a pinned JS buffer the collector freed), so it dies and the new object gets its own.
+    apply(object, "nativeDestroyed", { event: "nativeDestroyed", by: "a new owner of the address" }, { rule: "stale entry" });
+    return ownAt(type, address, native);
+  }
   if (existing) {
     throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${addressOf(object).toString(16)}: custody already holds it as ${object.state}`);
   }
