@@ -63,7 +63,7 @@ export const mutations: readonly Mutation[] = [
     name: "generation-not-checked",
     bug: "a bound call passes a wrapper without comparing its generation with the registry's",
     file: "src/ownership/wrapper.ts",
-    find: "generations[internals.handle.slot] !== internals.expected",
+    find: "generations[internals.slot] !== internals.expected",
     replace: "internals.expected === 0",
   },
   {
