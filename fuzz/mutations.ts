@@ -98,7 +98,7 @@ export const mutations: readonly Mutation[] = [
     name: "callback-argument-not-invalidated",
     bug: "a callback's object argument stays valid after the callback returns",
     file: "src/bindings/callbacks.ts",
-    find: "if (retained.has(object) || recordOf(object).state !== \"borrowed\") continue;",
+    find: "if (retained.has(object) || permitted(recordOf(object), \"callbackReturned\") === undefined) continue;",
     replace: "continue;",
   },
   {

@@ -239,9 +239,16 @@ export function registerAddress(
   owner: number,
   context = 0,
 ): { readonly handle: Handle; readonly existing: boolean } {
-  const status = native.custody_capsule_register_number(pointer, typeNameId, destructor, context, owner, outPointer);
+  return registered(native.custody_capsule_register_number(pointer, typeNameId, destructor, context, owner, outPointer), pointer);
+}
+
+/** What a register call wrote: the handle, and whether it is an entry that already existed; throws any other failure. */
+function registered(status: number, pointer: unknown): { readonly handle: Handle; readonly existing: boolean } {
   const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
-  if (status < 0 && !existing) check(status, `Cannot register the object at 0x${pointer.toString(16)}`);
+  if (status < 0 && !existing) {
+    const address = typeof pointer === "number" ? pointer : runtime.addressOfNative(pointer);
+    check(status, `Cannot register the object at 0x${address.toString(16)}`);
+  }
   return { handle: readHandle(outParameters.view, 0)!, existing };
 }
 
@@ -268,10 +275,7 @@ export function registerNative(
   owner: number,
   context: unknown = nullPointer,
 ): { readonly handle: Handle; readonly existing: boolean } {
-  const status = native.custody_capsule_register(pointer, typeNameId, destructor, context, owner, outPointer);
-  const existing = status < 0 && codeOf(status) === "ALREADY_REGISTERED";
-  if (status < 0 && !existing) check(status, `Cannot register the object at 0x${runtime.addressOfNative(pointer).toString(16)}`);
-  return { handle: readHandle(outParameters.view, 0)!, existing };
+  return registered(native.custody_capsule_register(pointer, typeNameId, destructor, context, owner, outPointer), pointer);
 }
 
 /**

@@ -23,6 +23,7 @@
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import type { NativeCallback, NativeType } from "../ffi/types.ts";
+import { permitted } from "../ownership/machine.ts";
 import { apply, type Attachment, borrowIntroduced, type NativeObject, type ObjectType, recordOf } from "../ownership/wrapper.ts";
 import type { CallbackDeclaration } from "./declaration.ts";
 import { foreignThreadError, type Gate, openGate, refusedCalls } from "./gates.ts";
@@ -258,7 +259,8 @@ export function makeCallback(
       // Nothing may be thrown from here into native code.
       try {
         for (const object of introduced) {
-          if (retained.has(object) || recordOf(object).state !== "borrowed") continue;
+          // Whatever the callback made of it (released, stolen, given a parent) the table decides.
+          if (retained.has(object) || permitted(recordOf(object), "callbackReturned") === undefined) continue;
           apply(object, "callbackReturned", { event: "callbackReturned", by: "invalidate-after-use" }, { rule: "invalidate-after-use" });
         }
       } catch (error) {

@@ -1,11 +1,12 @@
 /**
  * The Deno adapter: `Deno.dlopen`, `Deno.UnsafePointerView`, `Deno.UnsafeCallback`.
  *
- * Addresses are declared to Deno as `usize`. Deno's fast call path takes 64-bit values as
- * BigInt and returns them as BigInt, so symbols with 64-bit parameters or results are
- * wrapped to take and return JS numbers (user-space addresses and custody's counters stay
- * below 2^53). A `pointer` type would need a pointer object per call, made from a BigInt
- * anyway, which measured slower.
+ * Deno's fast call path takes 64-bit integers as BigInt and returns them as BigInt, so
+ * symbols with 64-bit parameters or results are wrapped to take and return JS numbers
+ * (user-space addresses and custody's counters stay below 2^53). `pointer` parameters are
+ * Deno pointers: a wrapper makes its pointer object once and passes it on every call.
+ * `nativePointer` values pass both ways unconverted. On Deno 2.9.6 a `BigInt()` or an
+ * `UnsafePointer.create` costs more than the call it feeds, so hot paths avoid both.
  *
  * @module
  */

@@ -1,8 +1,9 @@
 /**
  * The C ABI of libcustody as data: one entry per exported function, in the runtime-neutral
  * vocabulary of `src/ffi/types.ts`. `zig/include/custody.h` documents each of them.
- * Addresses are `usize`: custody's own callers hold them as numbers; `pointer` is for object
- * arguments of bound libraries, which pass a cached native pointer.
+ * Addresses are `usize` where custody's callers hold them as numbers; the hot allocation and
+ * registration paths take them as doubles (`*_number`) or as runtime pointers
+ * (`nativePointer`), which cross without a BigInt on Deno.
  *
  * @module
  */
@@ -15,7 +16,6 @@ const fn = <const P extends readonly SymbolSpec["parameters"][number][], const R
 
 /** Every libcustody export custody's TypeScript side calls. */
 export const custodySymbols = {
-  custody_version: fn([], "u32"),
   custody_stats: fn([], "usize"),
   custody_stats_layout: fn([], "usize"),
   custody_event_layout: fn([], "usize"),
@@ -28,14 +28,8 @@ export const custodySymbols = {
 
   custody_intern: fn(["usize", "usize"], "i64"),
   custody_name: fn(["u32", "usize"], "usize"),
-  custody_set_thread_tag: fn(["u32"], "u32"),
 
-  custody_malloc: fn(["usize"], "usize"),
-  custody_calloc: fn(["usize", "usize"], "usize"),
   custody_realloc: fn(["usize", "usize"], "usize"),
-  custody_free: fn(["usize"], "void"),
-  custody_alloc_tagged: fn(["usize", "usize", "u32"], "usize"),
-  custody_calloc_tagged: fn(["usize", "usize", "u32"], "usize"),
   // Doubles: no BigInt on Deno (see custody.h).
   custody_alloc_number: fn(["f64", "f64", "u32"], "f64"),
   custody_calloc_number: fn(["f64", "f64", "u32"], "f64"),
@@ -74,8 +68,6 @@ export const custodySymbols = {
   custody_capsule_get: fn(["u32", "u32", "usize", "usize"], "i32"),
   custody_capsule_is_valid: fn(["u32", "u32", "usize"], "bool"),
   custody_capsule_consume: fn(["u32", "u32", "usize", "usize"], "i32"),
-  custody_capsule_consume_id: fn(["u32", "u32", "u32", "usize"], "i32"),
-  custody_capsule_lookup: fn(["usize", "usize", "usize"], "i32"),
   custody_notify_destroyed: fn(["u32", "u32"], "i32"),
   custody_notify_destroyed_address: fn(["usize"], "i32"),
 

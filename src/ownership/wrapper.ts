@@ -510,22 +510,27 @@ function dropKeepAlives(internals: Internals): void {
   }
 }
 
-/**
- * The wrapper of the live registry entry `handle`. When the entry outlived its wrapper (a
- * collected child stays registered under its parent), a new wrapper takes over the entry,
- * in the state the registry recorded.
- */
-function wrapperOf(type: ObjectType, address: number, native: unknown, handle: registry.Handle): NativeObject {
-  rewrapped = false;
+/** The wrapper JS holds for the live registry entry `handle`, if it still has one. */
+function heldWrapper(handle: registry.Handle): NativeObject | undefined {
   const object = nursery[handle.slot] ?? identity[handle.slot]?.deref();
-  if (object !== undefined && internalsOf(object).handle.generation === handle.generation) return object;
+  return object !== undefined && internalsOf(object).handle.generation === handle.generation ? object : undefined;
+}
+
+/**
+ * A new wrapper for the live registry entry `handle`, whose previous wrapper was collected (a
+ * collected child stays registered under its parent), in the state the registry recorded.
+ */
+function rewrap(type: ObjectType, address: number, native: unknown, handle: registry.Handle): NativeObject {
   const info = registry.info(handle);
-  rewrapped = true;
   return track(type, address, native, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
 }
 
-/** Whether the last {@linkcode wrapperOf} made a new wrapper because the previous one was collected. */
-let rewrapped = false;
+/** What {@linkcode register} found: a new entry, an entry JS holds a wrapper of, or one whose wrapper was collected. */
+interface Registration {
+  readonly object: NativeObject;
+  readonly existing: boolean;
+  readonly rewrapped: boolean;
+}
 
 const noDestructor = runtime.nativePointer(0);
 
@@ -534,13 +539,15 @@ const noDestructor = runtime.nativePointer(0);
  * entry custody already holds for that object (`existing`). The object is given by its
  * address as a number (-1 if not known yet) and its runtime pointer (undefined if not made yet).
  */
-function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): { object: NativeObject; existing: boolean } {
+function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): Registration {
   const owned = state === "owned";
   const { handle, existing } = native === undefined
     ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, ownerCodes[state])
     : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, ownerCodes[state]);
-  if (existing) return { object: wrapperOf(type, address, native, handle), existing: true };
-  return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing: false };
+  if (!existing) return { object: track(type, address, native, handle, state, owned ? "own" : "borrow"), existing, rewrapped: false };
+  const held = heldWrapper(handle);
+  if (held !== undefined) return { object: held, existing, rewrapped: false };
+  return { object: rewrap(type, address, native, handle), existing, rewrapped: true };
 }
 
 const stateOfOwner = new Map<number, State>(Object.entries(ownerCodes).map(([state, code]) => [code, state as State]));
@@ -599,8 +606,8 @@ export function ownNative(type: ObjectType, native: unknown): NativeObject {
 }
 
 function ownAt(type: ObjectType, address: number, native: unknown): NativeObject {
-  const { object, existing } = register(type, address, native, "owned");
-  if (existing && rewrapped && registry.info(handleOf(object)).destructor === 0) {
+  const { object, existing, rewrapped } = register(type, address, native, "owned");
+  if (rewrapped && registry.info(handleOf(object)).destructor === 0) {
     // The entry's wrapper was collected, its finalizer not run yet, and it has no destructor
     // to run: it holds nothing any more. Its memory may even be gone and the address reused
     // (a pinned JS buffer the collector freed), so it dies and the new object gets its own.

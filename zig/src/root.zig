@@ -366,15 +366,21 @@ export fn custody_capsule_new(pointer: usize, name: ?[*:0]const u8, destructor: 
     o.* = handle;
     return 0;
 }
+/// The interned id of `name` to look `handle` up with. A name never interned is the name of
+/// no capsule: a mismatch, once the handle is known to be live (a stale one says so instead).
+fn lookupName(r: *Registry, handle: Handle, name: ?[*:0]const u8) !u32 {
+    return (try nameId(name, false)) orelse {
+        _ = try r.info(handle);
+        return error.NameMismatch;
+    };
+}
+
 /// `PyCapsule_GetPointer`: the pointer if `name` matches exactly (NULL matches only NULL).
 export fn custody_capsule_get(slot: u32, generation: u32, name: ?[*:0]const u8, out: ?*usize) i32 {
     const o = out orelse return Status.null_pointer.code();
     const r = theRegistry() catch |err| return Status.of(err).code();
     const handle: Handle = .{ .slot = slot, .generation = generation };
-    const id = (nameId(name, false) catch |err| return Status.of(err).code()) orelse {
-        _ = r.info(handle) catch |err| return Status.of(err).code();
-        return Status.name_mismatch.code();
-    };
+    const id = lookupName(r, handle, name) catch |err| return Status.of(err).code();
     o.* = r.pointerOf(handle, id) catch |err| return Status.of(err).code();
     return 0;
 }
@@ -389,10 +395,7 @@ export fn custody_capsule_consume(slot: u32, generation: u32, name: ?[*:0]const 
     const o = out orelse return Status.null_pointer.code();
     const r = theRegistry() catch |err| return Status.of(err).code();
     const handle: Handle = .{ .slot = slot, .generation = generation };
-    const id = (nameId(name, false) catch |err| return Status.of(err).code()) orelse {
-        _ = r.info(handle) catch |err| return Status.of(err).code();
-        return Status.name_mismatch.code();
-    };
+    const id = lookupName(r, handle, name) catch |err| return Status.of(err).code();
     o.* = r.consume(handle, id) catch |err| return Status.of(err).code();
     return 0;
 }
