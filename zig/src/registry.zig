@@ -18,6 +18,11 @@
 //! destructor may therefore call back into the registry. An entry with keep-alives is
 //! invalidated at once but its destructor waits until the last keep-alive is dropped.
 //!
+//! A keep-alive holds the native object, not only the entry it was taken on. An entry can
+//! end while the object lives on (native code took it over), and the object can come back
+//! to JS under a new entry; if that entry is then destroyed, its destructor is handed to
+//! the kept entry of the same address and type and waits for the same keep-alives.
+//!
 //! The registry holds no ownership policy: whether a child's destructor runs when its
 //! parent dies is decided by whether the binding gave it one.
 const std = @import("std");
@@ -81,6 +86,8 @@ const Entry = struct {
     keep_alive: u32 = 0,
     /// While destruction waits for keep-alives: the generation the entry had when it lived.
     pending_generation: u32 = 0,
+    /// The next waiting entry at the same address (`Registry.kept_by_address`).
+    next_kept: u32 = 0,
 };
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
@@ -97,6 +104,8 @@ pub const Registry = struct {
     max_generation: u32,
     free_slots: std.Deque(u32) = .empty,
     by_address: AddressMap(u32) = .empty,
+    /// Entries that ended while kept alive, by address: the head of a `next_kept` chain.
+    kept_by_address: AddressMap(u32) = .empty,
     /// Reused by subtree walks, always under the lock.
     walk: std.ArrayList(u32) = .empty,
 
@@ -121,6 +130,7 @@ pub const Registry = struct {
         std.heap.page_allocator.free(self.entries);
         self.free_slots.deinit(self.gpa);
         self.by_address.deinit(self.gpa);
+        self.kept_by_address.deinit(self.gpa);
         self.walk.deinit(self.gpa);
     }
 
@@ -322,10 +332,12 @@ pub const Registry = struct {
                 if (e.keep_alive == 1) try self.free_slots.ensureUnusedCapacity(self.gpa, 1);
                 e.keep_alive -= 1;
                 if (e.keep_alive > 0) return;
-                const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
+                self.removeKept(handle.slot);
                 e.pending_generation = 0;
                 self.recycle(handle.slot);
-                break :blk due;
+                const d = e.destructor orelse break :blk null;
+                if (self.handToKeeper(e.pointer, e.type_name, d, e.context)) break :blk null;
+                break :blk DueDestructor{ .destructor = d, .pointer = e.pointer, .context = e.context };
             }
             const e = (try self.validate(handle)).entry;
             if (e.keep_alive == 0) return error.NotKeptAlive;
@@ -428,6 +440,9 @@ pub const Registry = struct {
                 try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
             }
             try self.free_slots.ensureUnusedCapacity(self.gpa, self.walk.items.len);
+            var kept: usize = 0;
+            for (self.walk.items) |slot| kept += @intFromBool(self.entries[slot].keep_alive > 0);
+            if (kept > 0) try self.kept_by_address.ensureUnusedCapacity(self.gpa, kept);
 
             self.unlink(root);
             const s = self.stats;
@@ -443,10 +458,14 @@ pub const Registry = struct {
                 if (e.keep_alive > 0) {
                     e.pending_generation = live_generation;
                     if (!runs) e.destructor = null;
+                    self.addKept(slot);
                     s.destructors_deferred += 1;
                     continue;
                 }
-                if (runs) if (e.destructor) |d| due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
+                if (runs) if (e.destructor) |d| {
+                    if (!self.handToKeeper(e.pointer, e.type_name, d, e.context))
+                        due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
+                };
                 self.recycle(slot);
             }
             s.capsules_live -= self.walk.items.len;
@@ -526,6 +545,46 @@ pub const Registry = struct {
         var previous = head.*;
         while (self.entries[previous].next_same_address != slot) previous = self.entries[previous].next_same_address;
         self.entries[previous].next_same_address = self.entries[slot].next_same_address;
+    }
+
+    /// Lists a slot that ended while kept alive under its address; the map has room (reserved).
+    fn addKept(self: *Registry, slot: u32) void {
+        const head = self.kept_by_address.getOrPut(self.gpa, self.entries[slot].pointer) catch unreachable;
+        self.entries[slot].next_kept = if (head.found_existing) head.value_ptr.* else 0;
+        head.value_ptr.* = slot;
+    }
+
+    fn removeKept(self: *Registry, slot: u32) void {
+        const pointer = self.entries[slot].pointer;
+        const index = self.kept_by_address.indexOf(pointer) orelse return;
+        const head = self.kept_by_address.valueAt(index);
+        if (head.* == slot) {
+            const next = self.entries[slot].next_kept;
+            if (next == 0) self.kept_by_address.removeAt(index) else head.* = next;
+            return;
+        }
+        var previous = head.*;
+        while (self.entries[previous].next_kept != slot) previous = self.entries[previous].next_kept;
+        self.entries[previous].next_kept = self.entries[slot].next_kept;
+    }
+
+    /// A destructor is due for the object at `pointer`: if an ended entry of the same type
+    /// still keeps that object alive, the destructor waits with it instead of running now.
+    /// An object has one destruction: a keeper that already waits with one keeps its own.
+    fn handToKeeper(self: *Registry, pointer: usize, type_name: u32, destructor: Destructor, context: ?*anyopaque) bool {
+        if (self.kept_by_address.len == 0) return false;
+        var slot = self.kept_by_address.get(pointer) orelse return false;
+        while (slot != 0) : (slot = self.entries[slot].next_kept) {
+            const keeper = &self.entries[slot];
+            if (keeper.type_name != type_name) continue;
+            if (keeper.destructor == null) {
+                keeper.destructor = destructor;
+                keeper.context = context;
+            }
+            self.stats.destructors_deferred += 1;
+            return true;
+        }
+        return false;
     }
 
     /// Appends the subtree of `root` to `walk`, every child before its parent.
@@ -799,6 +858,56 @@ test "dropping the last keep-alive of a destroyed entry reserves its place in th
         try f.registry.destroy(again);
     }
     for (handles[destroyed..]) |h| try f.registry.destroy(h);
+}
+
+test "a keep-alive follows its object to a new entry at the same address" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    // Two nurses keep the object; native code takes it over (its entry ends, no destructor).
+    const stolen = try f.registry.create(0x40, 3, d, &recorder, .none);
+    try f.registry.keepAlive(stolen);
+    try f.registry.keepAlive(stolen);
+    try f.registry.notifyDestroyed(stolen);
+    // It comes back to JS as a new owned entry, which is released: the object stays.
+    const back = try f.registry.create(0x40, 3, d, &recorder, .none);
+    // An object of another type at the same address is not kept.
+    const member = try f.registry.create(0x40, 4, d, &recorder, .none);
+    try f.registry.destroy(back);
+    try f.registry.destroy(member);
+    try testing.expectEqualSlices(usize, &.{0x40}, recorder.seen());
+    try f.registry.dropKeepAlive(stolen);
+    try testing.expectEqual(@as(usize, 1), recorder.len);
+    try f.registry.dropKeepAlive(stolen);
+    try testing.expectEqualSlices(usize, &.{ 0x40, 0x40 }, recorder.seen());
+    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
+}
+
+test "an object kept by two ended entries is destroyed once, after the last keep-alive" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    // First entry: released while kept, so it waits with its own destructor.
+    const first = try f.registry.create(0x50, 3, d, &recorder, .none);
+    try f.registry.keepAlive(first);
+    try f.registry.destroy(first);
+    // Second entry for the same object: taken over natively while kept.
+    const second = try f.registry.create(0x50, 3, null, null, .none);
+    try f.registry.keepAlive(second);
+    try f.registry.notifyDestroyed(second);
+    // A third entry's destructor is the same destruction: it does not run twice.
+    try f.registry.destroy(try f.registry.create(0x50, 3, d, &recorder, .none));
+    try testing.expectEqual(@as(usize, 0), recorder.len);
+    // The first keeper goes: its destructor moves to the second, still kept.
+    try f.registry.dropKeepAlive(first);
+    try testing.expectEqual(@as(usize, 0), recorder.len);
+    try f.registry.dropKeepAlive(second);
+    try testing.expectEqualSlices(usize, &.{0x50}, recorder.seen());
+    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
 }
 
 test "a handle with generation 0 never matches a live entry's keep-alive" {
