@@ -49,7 +49,7 @@ export const mutations: readonly Mutation[] = [
     name: "identity-map-off",
     bug: "an object custody already wraps comes back as a new wrapper",
     file: "src/ownership/wrapper.ts",
-    find: "nursery[handle.slot] ?? identity[handle.slot]?.deref()",
+    find: "nursery[handle.slot] ?? internalsBySlot[handle.slot]?.ref?.deref()",
     replace: "undefined as NativeObject | undefined",
   },
   {
@@ -81,11 +81,18 @@ export const mutations: readonly Mutation[] = [
     replace: "if (false) {",
   },
   {
+    name: "keep-alive-left-with-entry",
+    bug: "a kept-alive object taken over natively and back under a new entry is destroyed at once on release",
+    file: "zig/src/registry.zig",
+    find: "if (self.kept_by_address.len == 0) return false;",
+    replace: "if (self.kept_by_address.len >= 0) return false;",
+  },
+  {
     name: "deferred-destructor-lost",
     bug: "dropping the last keep-alive of a destroyed entry never runs its deferred destructor",
     file: "zig/src/registry.zig",
-    find: "const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;",
-    replace: "const due: ?DueDestructor = null;",
+    find: "break :blk DueDestructor{ .destructor = d, .pointer = e.pointer, .context = e.context };",
+    replace: "break :blk if (@intFromPtr(d) != 0) null else null;",
   },
   {
     name: "notified-destroy-runs-destructor",

@@ -147,7 +147,8 @@ export function tagName(id: number): string | null {
   return name;
 }
 
-function tagId(value: string | number | undefined): number {
+/** The id of a tag given by name or id (0 for none). */
+export function tagId(value: string | number | undefined): number {
   if (value === undefined) return 0;
   return typeof value === "number" ? checkU32(value, "Cannot allocate with that tag") : tag(value);
 }

@@ -11,7 +11,7 @@
  */
 import { runtime } from "./ffi/mod.ts";
 import { checkAddress, checkU32 } from "./address.ts";
-import { CustodyError } from "./errors.ts";
+import { CustodyError, statusError } from "./errors.ts";
 import { parseLayout, readField } from "./layout.ts";
 import { native } from "./native/library.ts";
 import { outParameters, scratchBuffer, utf8 } from "./native/scratch.ts";
@@ -276,6 +276,39 @@ export function registerNative(
   context: unknown = nullPointer,
 ): { readonly handle: Handle; readonly existing: boolean } {
   return registered(native.custody_capsule_register(pointer, typeNameId, destructor, context, owner, outPointer), pointer);
+}
+
+/**
+ * A new block of `size` bytes from the tracked allocator (zeroed if `zero`), registered in the
+ * same native call as a root entry named `typeNameId` with owner code `owner`, whose
+ * destruction frees the block: the memory API's allocation in one crossing instead of two.
+ * Returns undefined, with nothing allocated, when a live entry of an earlier life still names
+ * the address the allocator returned (the caller takes the general path, which resolves it).
+ * For custody's own callers: the values are trusted (whole sizes, power-of-two alignments,
+ * interned ids).
+ *
+ * @throws {CustodyError} `OUT_OF_MEMORY`, `TABLE_FULL`.
+ *
+ * @example
+ * ```ts
+ * import { allocateRegistered, destroy, typeName } from "./registry.ts";
+ * const block = allocateRegistered(64, 16, true, 0, typeName("scratch"), 1)!;
+ * destroy(block.handle); // frees the block
+ * ```
+ */
+export function allocateRegistered(
+  size: number,
+  alignment: number,
+  zero: boolean,
+  tagId: number,
+  typeNameId: number,
+  owner: number,
+): { readonly address: number; readonly handle: Handle } | undefined {
+  const address = native.custody_alloc_owned_number(size, alignment, zero ? 1 : 0, tagId, typeNameId, owner, outPointer);
+  if (address > 0) return { address, handle: readHandle(outParameters.view, 0)! };
+  const code = codeOf(address);
+  if (code === "ALREADY_REGISTERED" || code === "ALREADY_OWNED") return undefined;
+  throw statusError(code, `Cannot allocate ${size} bytes`);
 }
 
 /**

@@ -120,6 +120,38 @@ describe("alloc", () => {
     assert.equal(allocator.blockSize(raw.address), 32);
   });
 
+  it("allocates and registers in one call: one block, one owned registry entry", () => {
+    const entries = registry.liveEntries().length;
+    const start = allocator.nextSequence();
+    using block = alloc(types.u64, 7n);
+    assert.equal(allocator.liveBlocks(start).length, 1);
+    assert.equal(registry.liveEntries().length, entries + 1);
+    const handle = registry.find(block.address, registry.typeName("custody.memory"))!;
+    assert.equal(registry.info(handle).owner, 1);
+    assert.equal(block.value, 7n);
+  });
+
+  it("takes the general path when an entry of an earlier life still names the new address", () => {
+    const quarantine = allocator.config().quarantineMaxCount;
+    allocator.configure({ quarantineMaxCount: 0 });
+    try {
+      const first = alloc(types.u64);
+      const address = first.address;
+      first.release();
+      // A bare entry with no destructor, left at that address, of the memory API's type.
+      const stale = registry.create(address, { typeName: registry.typeName("custody.memory") });
+      const start = allocator.nextSequence();
+      const second = alloc(types.u64, 5n);
+      if (second.address === address) assert.equal(registry.isLive(stale), false);
+      else registry.destroy(stale);
+      assert.equal(second.value, 5n);
+      second.release();
+      assert.deepEqual(allocator.liveBlocks(start), []);
+    } finally {
+      allocator.configure({ quarantineMaxCount: quarantine });
+    }
+  });
+
   it("refuses bad lengths and initialisers, and leaks nothing when an initialiser fails", () => {
     const start = allocator.nextSequence();
     throwsCode(() => alloc(array(types.u8)), "INVALID_ARGUMENT");

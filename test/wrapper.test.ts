@@ -198,4 +198,27 @@ describe("native object wrappers", () => {
     assert.notDeepEqual(handleOf(again), handle);
     apply(again, "nativeDestroyed", by("nativeDestroyed"));
   });
+
+  it("an object registered outside custody's wrappers is borrowed, not invalid", () => {
+    const address = widgets.wg_window_new(0, 0);
+    const entry = registry.create(address, { typeName: Window.nameId });
+    const window = borrow(Window, address);
+    assert.equal(window.state, "borrowed");
+    assert.deepEqual(handleOf(window), entry);
+    assert.equal(widgets.wg_window_child_count(use(window)), 0);
+    registry.destroy(entry);
+    assert.equal(window.isValid, false);
+    widgets.wg_window_destroy(address);
+  });
+
+  it("wrappers far beyond the last slot used keep their identity", async () => {
+    // Entries with no wrapper push the next wrappers' slots far past any used before.
+    const bare = Array.from({ length: 3000 }, (_, i) => registry.create(0x7000_0000 + i * 16));
+    const window = newWindow();
+    assert.equal(borrow(Window, use(window)), window);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // out of the nursery
+    assert.equal(borrow(Window, use(window)), window);
+    window.release();
+    for (const handle of bare) registry.destroy(handle);
+  });
 });

@@ -9,7 +9,8 @@ import * as allocator from "../allocator.ts";
 import { CustodyError } from "../errors.ts";
 import { libraryPath } from "../native/library.ts";
 import { symbolAddress } from "../native/symbol_address.ts";
-import { type NativeObject, type ObjectType, objectType, own } from "../ownership/wrapper.ts";
+import { addressOf, type NativeObject, type ObjectType, objectType, own, ownerCodes, ownRegistered } from "../ownership/wrapper.ts";
+import * as registry from "../registry.ts";
 import { block, ownerPointer, type Pointer, type Value } from "./pointer.ts";
 import type { CType } from "./types.ts";
 
@@ -32,13 +33,24 @@ export interface MemorySource {
   allocate(size: number, align: number, zero: boolean, tag: string | number): number;
   /** Gives the new block its registry owner, whose destructor frees it. */
   own(address: number): NativeObject;
+  /**
+   * Both at once, where the source can do that in one native call; undefined when it
+   * cannot this time (nothing is allocated then, and `allocate` and `own` are used).
+   */
+  allocateOwned?(size: number, align: number, zero: boolean, tag: string | number): NativeObject | undefined;
 }
 
 let trackedType: ObjectType | undefined;
+const blockType = () => trackedType ??= objectType(memoryTypeName, { destructor: symbolAddress(libraryPath(), "custody_free") });
 
 const tracked: MemorySource = {
   allocate: (size, align, zero, tag) => allocator.malloc(size, { alignment: Math.max(align, 16), zero, tag }),
-  own: (address) => own(trackedType ??= objectType(memoryTypeName, { destructor: symbolAddress(libraryPath(), "custody_free") }), address),
+  own: (address) => own(blockType(), address),
+  allocateOwned: (size, align, zero, tag) => {
+    const type = blockType();
+    const block = registry.allocateRegistered(size, Math.max(align, 16), zero, allocator.tagId(tag), type.nameId, ownerCodes.owned);
+    return block === undefined ? undefined : ownRegistered(type, block.address, block.handle);
+  },
 };
 
 /** How many elements a dynamic array gets from an explicit length or from its initialiser. */
@@ -67,8 +79,9 @@ export function allocFrom(source: MemorySource, type: CType, init: Value | undef
   const length = lengthFor(type, init, options);
   const byteLength = type.kind === "array" ? type.element.size * length : type.size;
   // A zero-byte block still needs an address of its own to be owned.
-  const address = source.allocate(Math.max(byteLength, 1), type.align, options.zero ?? true, options.tag ?? memoryTypeName);
-  const owner = source.own(address);
+  const size = Math.max(byteLength, 1), zero = options.zero ?? true, tag = options.tag ?? memoryTypeName;
+  const owner = source.allocateOwned?.(size, type.align, zero, tag) ?? source.own(source.allocate(size, type.align, zero, tag));
+  const address = addressOf(owner);
   const pointer = ownerPointer(block({ owner, address, byteLength }), type, length);
   if (init !== undefined) {
     try {

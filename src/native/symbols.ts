@@ -33,6 +33,7 @@ export const custodySymbols = {
   // Doubles: no BigInt on Deno (see custody.h).
   custody_alloc_number: fn(["f64", "f64", "u32"], "f64"),
   custody_calloc_number: fn(["f64", "f64", "u32"], "f64"),
+  custody_alloc_owned_number: fn(["f64", "f64", "u32", "u32", "u32", "u32", "nativePointer"], "f64"),
   custody_free_checked: fn(["usize"], "i32"),
   custody_block_size: fn(["usize"], "i64"),
   custody_block_tag: fn(["usize"], "i64"),

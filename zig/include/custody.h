@@ -482,6 +482,15 @@ int32_t custody_capsule_register(size_t pointer, uint32_t type_name, custody_des
 int32_t custody_capsule_register_number(double pointer, uint32_t type_name, double destructor, double context,
                                         uint32_t owner, custody_handle *out);
 
+/* An allocation and its registration in one call, for a JavaScript `alloc`: a tracked block of
+ * `size` bytes (zero-filled if `zero` is non-zero), registered as a root entry named
+ * `type_name` with owner code `owner`, whose destructor frees the block. Returns the address
+ * and writes the handle to *out; on failure returns a negative status as a double
+ * (CUSTODY_INVALID_ARGUMENT, CUSTODY_OUT_OF_MEMORY, CUSTODY_ALREADY_REGISTERED,
+ * CUSTODY_ALREADY_OWNED, ...) and nothing stays allocated or registered. */
+double custody_alloc_owned_number(double size, double alignment, uint32_t zero, uint32_t tag, uint32_t type_name,
+                                  uint32_t owner, custody_handle *out);
+
 /* Writes the capsule's address to *out if `type_name` is exactly the one it was created
  * with. Returns 0, CUSTODY_NULL_POINTER (out NULL), a handle status, or
  * CUSTODY_NAME_MISMATCH. */

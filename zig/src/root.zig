@@ -278,6 +278,25 @@ export fn custody_calloc_number(size: f64, alignment: f64, tag: u32) f64 {
     const a = fromNumber(alignment) orelse return 0;
     return toNumber(tracker.calloc(1, n, a, tag));
 }
+/// The memory API's `alloc` in one call: a tracked block (zeroed if `zero` is non-zero),
+/// registered as a root entry named `type_name` with owner code `owner`, which frees the
+/// block when it is destroyed. Returns the address and writes the handle to `out`; on failure
+/// returns a negative status and nothing stays allocated or registered (`ALREADY_REGISTERED`
+/// and `ALREADY_OWNED` tell the caller that an entry of another life still names the address).
+export fn custody_alloc_owned_number(size: f64, alignment: f64, zero: u32, tag: u32, type_name: u32, owner: u32, out: ?*Handle) f64 {
+    const o = out orelse return @floatFromInt(Status.null_pointer.code());
+    const n = fromNumber(size) orelse return @floatFromInt(Status.invalid_argument.code());
+    const a = fromNumber(alignment) orelse return @floatFromInt(Status.invalid_argument.code());
+    const r = theRegistry() catch |err| return @floatFromInt(Status.of(err).code());
+    const block = (if (zero != 0) tracker.calloc(1, n, a, tag) else tracker.alloc(n, a, tag)) orelse
+        return @floatFromInt(Status.out_of_memory.code());
+    // custody_free ignores the context argument a destructor is also passed.
+    o.* = r.register(@intFromPtr(block), type_name, @ptrCast(&custody_free), null, owner, o) catch |err| {
+        _ = tracker.free(block);
+        return @floatFromInt(Status.of(err).code());
+    };
+    return toNumber(block);
+}
 /// `custody_capsule_register` with the pointer, destructor and context as doubles.
 export fn custody_capsule_register_number(pointer: f64, type_name: u32, destructor: f64, context: f64, owner: u32, out: ?*Handle) i32 {
     const p = fromNumber(pointer) orelse return Status.invalid_argument.code();
@@ -528,6 +547,24 @@ test "number entry points refuse doubles that are not addresses, and round-trip 
     try std.testing.expectEqual(@as(i32, 0), custody_capsule_register_number(address, 0, 0, 0, 1, &handle));
     try std.testing.expectEqual(@as(i32, 0), custody_capsule_destroy(handle.slot, handle.generation));
     custody_free(@ptrFromInt(fromNumber(address).?));
+}
+
+test "alloc_owned: one call allocates and registers; the entry's destroy frees the block" {
+    _ = custody_registry_init(1024);
+    var handle: Handle = undefined;
+    try std.testing.expectEqual(@as(f64, @floatFromInt(Status.invalid_argument.code())), custody_alloc_owned_number(8.5, 16, 1, 0, 0, 1, &handle));
+    try std.testing.expectEqual(@as(f64, @floatFromInt(Status.null_pointer.code())), custody_alloc_owned_number(8, 16, 1, 0, 0, 1, null));
+    const live = stats.live_count;
+    const address = custody_alloc_owned_number(24, 16, 1, 0, 9, 1, &handle);
+    try std.testing.expect(address > 0);
+    try std.testing.expectEqual(live + 1, stats.live_count);
+    const block: [*]u8 = @ptrFromInt(fromNumber(address).?);
+    try std.testing.expectEqual(@as(u8, 0), block[23]);
+    var found: Handle = undefined;
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_find(fromNumber(address).?, 9, &found));
+    try std.testing.expectEqual(handle, found);
+    try std.testing.expectEqual(@as(i32, 0), custody_capsule_destroy(handle.slot, handle.generation));
+    try std.testing.expectEqual(live, stats.live_count);
 }
 
 test "the exported functions share one allocator and one registry" {
