@@ -3,7 +3,10 @@
  *
  * - `js_alloc_release_vs_raw`: `alloc(types.u64).release()` (tracked block, registry owner,
  *   wrapper, finalizer, the destructor run natively) against libc `malloc(8)` + `free` called
- *   through the runtime's own FFI, the sides alternating round after round with mitata.
+ *   through the runtime's own FFI, the sides alternating round after round with mitata;
+ *   with, between them, the same native work with no JS wrapper (`custody_alloc_owned_number`
+ *   + `custody_capsule_destroy` through raw FFI, bench/raw_custody.ts): the floor
+ *   (`js_alloc_release_floor_vs_raw`, and custody against it, `js_alloc_release_vs_floor`).
  * - GC reclamation: 10^6 allocations dropped without release, the garbage collector forced
  *   every 10^5; the process's RSS before and after, and the tracked blocks still live.
  *
@@ -12,8 +15,9 @@
  *
  * @module
  */
-import { measure } from "mitata";
 import { writeResult } from "./write_result.ts";
+import { alternate, collect } from "./rounds.ts";
+import { rawCustody } from "./raw_custody.ts";
 import { runtime, stats } from "../mod.ts";
 import { alloc, types } from "../src/memory/mod.ts";
 
@@ -45,39 +49,28 @@ async function rawLibc(): Promise<RawLibc> {
 }
 
 const raw = await rawLibc();
-const cases = {
+const floor = await rawCustody();
+const figures = await alternate({
   raw: () => raw.pair(),
+  floor: () => floor.registeredAllocation(),
   custody: () => alloc(types.u64).release(),
-};
-type Measured = Awaited<ReturnType<typeof measure>>;
-const rounds: Record<keyof typeof cases, Measured[]> = { raw: [], custody: [] };
-for (let round = 0; round < 3; round++) {
-  for (const name of Object.keys(cases) as (keyof typeof cases)[]) rounds[name].push(await measure(cases[name]));
-}
-const median = (samples: Measured[]) => [...samples].sort((a, b) => a.p50 - b.p50)[1];
-const rawPair = median(rounds.raw);
-const custodyPair = median(rounds.custody);
+});
+const rawPair = figures.raw, floorPair = figures.floor, custodyPair = figures.custody;
 
-const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
-async function collect(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    runtime.collectGarbage();
-    await turn();
-  }
-}
+const collectAll = () => collect(runtime.collectGarbage);
 const mb = (bytes: number) => bytes / 2 ** 20;
 const dropped = 1_000_000;
 const batch = 100_000;
-await collect();
+await collectAll();
 const liveBefore = stats().liveCount;
 const rssBefore = process.memoryUsage().rss;
 let rssPeak = rssBefore;
 for (let done = 0; done < dropped; done += batch) {
   for (let i = 0; i < batch; i++) alloc(types.u64);
-  await collect();
+  await collectAll();
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
 }
-for (let i = 0; i < 20 && stats().liveCount > liveBefore; i++) await collect();
+for (let i = 0; i < 20 && stats().liveCount > liveBefore; i++) await collectAll();
 const rssAfter = process.memoryUsage().rss;
 
 writeResult({
@@ -85,6 +78,9 @@ writeResult({
   raw_malloc_free_ns: rawPair.p50,
   js_alloc_release_ns: custodyPair.p50,
   js_alloc_release_vs_raw: custodyPair.p50 / rawPair.p50,
+  registered_allocation_ns: floorPair.p50,
+  js_alloc_release_floor_vs_raw: floorPair.p50 / rawPair.p50,
+  js_alloc_release_vs_floor: custodyPair.p50 / floorPair.p50,
   raw_malloc_free_ns_p25: rawPair.p25,
   raw_malloc_free_ns_p75: rawPair.p75,
   js_alloc_release_ns_p25: custodyPair.p25,

@@ -6,7 +6,10 @@
  *   window (`checked_call_vs_raw`); through koffi (`koffi_call_vs_raw`); through a typical
  *   hand-written wrapper (`handwritten_call_vs_raw`, bench/handwritten.ts).
  * - lifecycles: raw `wg_window_new` + `wg_window_destroy`; custody's owned create +
- *   `release()` (`owned_lifecycle_vs_raw`); the hand-written wrapper's create + `dispose()`
+ *   `release()` (`owned_lifecycle_vs_raw`); the same native work with no JS wrapper, raw
+ *   create plus custody's register and destroy through raw FFI (bench/raw_custody.ts): the
+ *   floor of an owned lifecycle (`owned_lifecycle_floor_vs_raw`, and custody against it,
+ *   `owned_lifecycle_vs_floor`); the hand-written wrapper's create + `dispose()`
  *   (`handwritten_lifecycle_vs_raw`); koffi's create + destroy (`koffi_lifecycle_vs_raw`).
  * - create followed by GC reclamation: batches of windows dropped without release, collected
  *   until the library's live count is back, per window, through custody
@@ -21,6 +24,7 @@
 import { writeResult } from "./write_result.ts";
 import { alternate, collect, nanoseconds } from "./rounds.ts";
 import { rawWidgets } from "./raw_widgets.ts";
+import { rawCustody } from "./raw_custody.ts";
 import { koffiWidgets } from "./koffi_widgets.ts";
 import { handwrittenWindows } from "./handwritten.ts";
 import { runtime } from "../mod.ts";
@@ -28,6 +32,7 @@ import { widgetsLibrary } from "../examples/widgets.ts";
 import { borrow, type NativeObject } from "../src/ownership/wrapper.ts";
 
 const raw = await rawWidgets();
+const floor = await rawCustody();
 const koffi = koffiWidgets();
 const handwritten = handwrittenWindows(raw);
 const w = widgetsLibrary.functions;
@@ -54,6 +59,7 @@ const figures = await alternate({
   },
   rawLifecycle: () => raw.destroy(raw.newWindow()),
   ownedLifecycle: () => w.wg_window_new(0, 0)!.release(),
+  registeredLifecycle: () => floor.registeredLifecycle(),
   handwrittenLifecycle: () => handwritten.create().dispose(),
   koffiLifecycle: () => koffi.destroy(koffi.newWindow()),
 });
@@ -100,6 +106,9 @@ const result = {
   ...nanoseconds("handwritten_lifecycle", figures.handwrittenLifecycle),
   ...nanoseconds("koffi_lifecycle", figures.koffiLifecycle),
   owned_lifecycle_vs_raw: figures.ownedLifecycle.p50 / rawLifecycle,
+  ...nanoseconds("registered_lifecycle", figures.registeredLifecycle),
+  owned_lifecycle_floor_vs_raw: figures.registeredLifecycle.p50 / rawLifecycle,
+  owned_lifecycle_vs_floor: figures.ownedLifecycle.p50 / figures.registeredLifecycle.p50,
   handwritten_lifecycle_vs_raw: figures.handwrittenLifecycle.p50 / rawLifecycle,
   koffi_lifecycle_vs_raw: figures.koffiLifecycle.p50 / rawLifecycle,
   ...reclamation("gc_lifecycle", gcLifecycle),

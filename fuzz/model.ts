@@ -135,6 +135,7 @@ export class Model {
         this.destroyKept(wrapper.native);
         break;
       case "forget":
+      case "forgetDestroyed":
         this.dropEntry(wrapper);
         break;
     }

@@ -92,7 +92,7 @@ export const mutations: readonly Mutation[] = [
     bug: "dropping the last keep-alive of a destroyed entry never runs its deferred destructor",
     file: "zig/src/registry.zig",
     find: "break :blk DueDestructor{ .destructor = d, .pointer = e.pointer, .context = e.context };",
-    replace: "break :blk if (@intFromPtr(d) != 0) null else null;",
+    replace: "break :blk @as(?DueDestructor, null);",
   },
   {
     name: "notified-destroy-runs-destructor",

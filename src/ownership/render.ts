@@ -11,6 +11,7 @@ const effectNotes: Readonly<Record<Effect, string>> = {
   none: "",
   destroy: " (destructor runs)",
   forget: " (entry dropped, no destructor)",
+  forgetDestroyed: " (entry dropped: the object is gone)",
   handOver: " (native owns it)",
   link: " (parent recorded)",
   unlink: " (parent removed)",

@@ -71,14 +71,18 @@ export const eventDescriptions: Readonly<Record<Event, string>> = {
  *
  * - `none`: nothing.
  * - `destroy`: run the native destructor now (and those of the object's registry subtree).
- * - `forget`: the native object is gone or no longer custody's: drop its registry entry
- *   without running its destructor.
+ * - `forget`: the native object lives on but is no longer JS's (native code or a consumer
+ *   took it, or JS only borrowed it): drop its registry entry without running its
+ *   destructor. Keep-alives taken on it go on holding the object, should it come back.
+ * - `forgetDestroyed`: the native object was destroyed (by a native call, or native code
+ *   reported it): drop its registry entry without running its destructor; nothing keeps
+ *   the object alive any more.
  * - `handOver`: native code owns it now and will report its destruction: keep the registry
  *   entry, remove its destructor.
  * - `link`: record the new parent in the registry; the parent destroys it.
  * - `unlink`: remove the parent in the registry; JS owns it again, with its destructor.
  */
-export type Effect = "none" | "destroy" | "forget" | "handOver" | "link" | "unlink";
+export type Effect = "none" | "destroy" | "forget" | "forgetDestroyed" | "handOver" | "link" | "unlink";
 
 /** An allowed event: where it leads and what it does. */
 export interface Allowed {
@@ -120,11 +124,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: go("invalid", "forget"),
     stealSafe: go("native", "handOver"),
     stealIntoParent: go("child", "link"),
-    invalidate: go("invalid", "forget"),
+    invalidate: go("invalid", "forgetDestroyed"),
     adopt: go("child", "link"),
     orphan: stay("owned"),
     parentDestroyed: never("owned"),
-    nativeDestroyed: go("invalid", "forget"),
+    nativeDestroyed: go("invalid", "forgetDestroyed"),
     callbackReturned: never("owned"),
     retain: never("owned"),
     consume: go("invalid", "forget"),
@@ -138,11 +142,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: go("native", "handOver"),
     stealIntoParent: refuse("NOT_OWNER"),
-    invalidate: go("invalid", "forget"),
+    invalidate: go("invalid", "forgetDestroyed"),
     adopt: go("child", "link"),
     orphan: stay("borrowed"),
     parentDestroyed: never("borrowed"),
-    nativeDestroyed: go("invalid", "forget"),
+    nativeDestroyed: go("invalid", "forgetDestroyed"),
     callbackReturned: go("invalid", "forget"),
     retain: stay("borrowed"),
     consume: go("invalid", "forget"),
@@ -156,11 +160,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: refuse("NOT_OWNER"),
     stealIntoParent: go("child", "link"),
-    invalidate: go("invalid", "forget"),
+    invalidate: go("invalid", "forgetDestroyed"),
     adopt: go("child", "link"),
     orphan: go("owned", "unlink"),
     parentDestroyed: go("invalid", "none"),
-    nativeDestroyed: go("invalid", "forget"),
+    nativeDestroyed: go("invalid", "forgetDestroyed"),
     callbackReturned: never("child"),
     retain: never("child"),
     consume: refuse("NOT_OWNER"),
@@ -174,11 +178,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: stay("native"),
     stealIntoParent: refuse("NOT_OWNER"),
-    invalidate: go("invalid", "forget"),
+    invalidate: go("invalid", "forgetDestroyed"),
     adopt: refuse("NOT_OWNER"),
     orphan: stay("native"),
     parentDestroyed: never("native"),
-    nativeDestroyed: go("invalid", "forget"),
+    nativeDestroyed: go("invalid", "forgetDestroyed"),
     callbackReturned: never("native"),
     retain: never("native"),
     consume: refuse("NOT_OWNER"),

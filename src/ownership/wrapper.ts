@@ -365,6 +365,9 @@ function perform(internals: Internals, effect: Effect, parent: NativeObject | un
       registry.destroy(handle);
       return;
     case "forget":
+      registry.forget(handle);
+      return;
+    case "forgetDestroyed":
       registry.notifyDestroyed(handle);
       return;
     case "handOver":

@@ -19,9 +19,11 @@
 //! invalidated at once but its destructor waits until the last keep-alive is dropped.
 //!
 //! A keep-alive holds the native object, not only the entry it was taken on. An entry can
-//! end while the object lives on (native code took it over), and the object can come back
-//! to JS under a new entry; if that entry is then destroyed, its destructor is handed to
-//! the kept entry of the same address and type and waits for the same keep-alives.
+//! end while the object lives on (`forget`: native code took it over), and the object can
+//! come back to JS under a new entry; if that entry is then destroyed, its destructor is
+//! handed to the kept entry of the same address and type and waits for the same
+//! keep-alives. Once native code reports the object destroyed, nothing at its address is
+//! kept any more.
 //!
 //! The registry holds no ownership policy: whether a child's destructor runs when its
 //! parent dies is decided by whether the binding gave it one.
@@ -86,8 +88,21 @@ const Entry = struct {
     keep_alive: u32 = 0,
     /// While destruction waits for keep-alives: the generation the entry had when it lived.
     pending_generation: u32 = 0,
-    /// The next waiting entry at the same address (`Registry.kept_by_address`).
+    /// Listed in `Registry.kept_by_address`: it ended while kept alive, and its object lives.
+    kept: bool = false,
+    /// The next listed entry at the same address.
     next_kept: u32 = 0,
+};
+
+/// How an entry ends, which decides its destructor and what its keep-alives still hold.
+const Ending = enum {
+    /// custody destroys the object: its destructor runs now, or after the last keep-alive.
+    destroy,
+    /// The object lives on, owned elsewhere (a steal, a consumer): no destructor runs, and
+    /// keep-alives taken on the entry still hold the object.
+    forget,
+    /// Native code destroyed the object: no destructor runs, nothing at its address is kept.
+    destroyed,
 };
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
@@ -349,7 +364,14 @@ pub const Registry = struct {
 
     /// Destroys the entry and its subtree and runs their destructors.
     pub fn destroy(self: *Registry, handle: Handle) Error!void {
-        return self.destroyTree(handle, true, null);
+        return self.destroyTree(handle, .destroy, null);
+    }
+
+    /// The object lives on, owned elsewhere: invalidate the entry and its subtree without
+    /// the entry's destructor (descendants' destructors run). Its keep-alives go on holding
+    /// the object, should it come back under a new entry.
+    pub fn forget(self: *Registry, handle: Handle) Error!void {
+        return self.destroyTree(handle, .forget, null);
     }
 
     /// The consume-once hand-off (PyCapsule's and DLPack's): if `type_name` is exactly the
@@ -359,7 +381,7 @@ pub const Registry = struct {
     /// exactly one gets the pointer and the other a stale handle.
     pub fn consume(self: *Registry, handle: Handle, type_name: u32) Error!usize {
         var pointer: usize = 0;
-        try self.destroyTree(handle, false, .{ .type_name = type_name, .pointer = &pointer });
+        try self.destroyTree(handle, .forget, .{ .type_name = type_name, .pointer = &pointer });
         return pointer;
     }
 
@@ -374,9 +396,10 @@ pub const Registry = struct {
     }
 
     /// Native code destroyed the object itself: invalidate the entry and its subtree, and run
-    /// the destructors of the descendants but not of the entry.
+    /// the destructors of the descendants but not of the entry. Nothing keeps the object
+    /// alive any more, under this entry or an earlier one.
     pub fn notifyDestroyed(self: *Registry, handle: Handle) Error!void {
-        try self.destroyTree(handle, false, null);
+        try self.destroyTree(handle, .destroyed, null);
         _ = @atomicRmw(u64, &self.stats.capsules_notified, .Add, 1, .monotonic);
     }
 
@@ -386,7 +409,13 @@ pub const Registry = struct {
     pub fn notifyDestroyedAddress(self: *Registry, pointer: usize) Error!u32 {
         var count: u32 = 0;
         while (true) {
-            const handle = self.deepestAt(pointer) orelse return count;
+            const handle = self.deepestAt(pointer) orelse {
+                // Entries that ended while the object lived on (stolen) kept it: not any more.
+                self.guard.lock();
+                defer self.guard.unlock();
+                self.unkeep(pointer, any_type);
+                return count;
+            };
             self.notifyDestroyed(handle) catch |err| switch (err) {
                 // Another thread destroyed it between the lookup and now.
                 error.StaleHandle => continue,
@@ -416,7 +445,7 @@ pub const Registry = struct {
 
     const Consumer = struct { type_name: u32, pointer: *usize };
 
-    fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool, consumer: ?Consumer) Error!void {
+    fn destroyTree(self: *Registry, handle: Handle, ending: Ending, consumer: ?Consumer) Error!void {
         // Most destroys concern a handful of objects: no heap allocation for them.
         var small: [16]DueDestructor = undefined;
         var due: std.ArrayList(DueDestructor) = .initBuffer(&small);
@@ -454,11 +483,11 @@ pub const Registry = struct {
                 e.parent = 0;
                 e.first_child = 0;
                 e.child_count = 0;
-                const runs = run_root_destructor or slot != root;
+                const runs = ending == .destroy or slot != root;
                 if (e.keep_alive > 0) {
                     e.pending_generation = live_generation;
                     if (!runs) e.destructor = null;
-                    self.addKept(slot);
+                    if (slot != root or ending != .destroyed) self.addKept(slot);
                     s.destructors_deferred += 1;
                     continue;
                 }
@@ -470,6 +499,7 @@ pub const Registry = struct {
             }
             s.capsules_live -= self.walk.items.len;
             s.capsules_destroyed += self.walk.items.len;
+            if (ending == .destroyed) self.unkeep(self.entries[root].pointer, self.entries[root].type_name);
         }
         self.runDestructors(due.items);
     }
@@ -551,10 +581,13 @@ pub const Registry = struct {
     fn addKept(self: *Registry, slot: u32) void {
         const head = self.kept_by_address.getOrPut(self.gpa, self.entries[slot].pointer) catch unreachable;
         self.entries[slot].next_kept = if (head.found_existing) head.value_ptr.* else 0;
+        self.entries[slot].kept = true;
         head.value_ptr.* = slot;
     }
 
     fn removeKept(self: *Registry, slot: u32) void {
+        if (!self.entries[slot].kept) return;
+        self.entries[slot].kept = false;
         const pointer = self.entries[slot].pointer;
         const index = self.kept_by_address.indexOf(pointer) orelse return;
         const head = self.kept_by_address.valueAt(index);
@@ -566,6 +599,22 @@ pub const Registry = struct {
         var previous = head.*;
         while (self.entries[previous].next_kept != slot) previous = self.entries[previous].next_kept;
         self.entries[previous].next_kept = self.entries[slot].next_kept;
+    }
+
+    /// The object at `pointer` (of `type_name`, or any with `any_type`) is dead: the entries
+    /// that kept it stop keeping anything, and a destructor waiting with one never runs (it
+    /// would destroy the object twice). Their keep-alive counts stay until dropped.
+    fn unkeep(self: *Registry, pointer: usize, type_name: u32) void {
+        if (self.kept_by_address.len == 0) return;
+        var slot = self.kept_by_address.get(pointer) orelse return;
+        while (slot != 0) {
+            const next = self.entries[slot].next_kept;
+            if (type_name == any_type or self.entries[slot].type_name == type_name) {
+                self.removeKept(slot);
+                self.entries[slot].destructor = null;
+            }
+            slot = next;
+        }
     }
 
     /// A destructor is due for the object at `pointer`: if an ended entry of the same type
@@ -870,7 +919,7 @@ test "a keep-alive follows its object to a new entry at the same address" {
     const stolen = try f.registry.create(0x40, 3, d, &recorder, .none);
     try f.registry.keepAlive(stolen);
     try f.registry.keepAlive(stolen);
-    try f.registry.notifyDestroyed(stolen);
+    try f.registry.forget(stolen);
     // It comes back to JS as a new owned entry, which is released: the object stays.
     const back = try f.registry.create(0x40, 3, d, &recorder, .none);
     // An object of another type at the same address is not kept.
@@ -898,7 +947,7 @@ test "an object kept by two ended entries is destroyed once, after the last keep
     // Second entry for the same object: taken over natively while kept.
     const second = try f.registry.create(0x50, 3, null, null, .none);
     try f.registry.keepAlive(second);
-    try f.registry.notifyDestroyed(second);
+    try f.registry.forget(second);
     // A third entry's destructor is the same destruction: it does not run twice.
     try f.registry.destroy(try f.registry.create(0x50, 3, d, &recorder, .none));
     try testing.expectEqual(@as(usize, 0), recorder.len);
@@ -907,6 +956,34 @@ test "an object kept by two ended entries is destroyed once, after the last keep
     try testing.expectEqual(@as(usize, 0), recorder.len);
     try f.registry.dropKeepAlive(second);
     try testing.expectEqualSlices(usize, &.{0x50}, recorder.seen());
+    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
+}
+
+test "once native code reports an object destroyed, nothing keeps its address" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 8 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    // Kept while taken over, then reported destroyed by handle, through a later entry.
+    const stolen = try f.registry.create(0x60, 3, d, &recorder, .none);
+    try f.registry.keepAlive(stolen);
+    try f.registry.forget(stolen);
+    try f.registry.notifyDestroyed(try f.registry.create(0x60, 3, null, null, .none));
+    // A new object at the address is not the kept one: it is destroyed at once.
+    try f.registry.destroy(try f.registry.create(0x60, 3, d, &recorder, .none));
+    try testing.expectEqualSlices(usize, &.{0x60}, recorder.seen());
+    // Kept after a release (its destructor waiting), then reported destroyed by address:
+    // the waiting destructor never runs, it would destroy the object twice.
+    const released = try f.registry.create(0x70, 3, d, &recorder, .none);
+    try f.registry.keepAlive(released);
+    try f.registry.destroy(released);
+    try testing.expectEqual(@as(u32, 0), try f.registry.notifyDestroyedAddress(0x70));
+    try f.registry.destroy(try f.registry.create(0x70, 3, d, &recorder, .none));
+    try testing.expectEqualSlices(usize, &.{ 0x60, 0x70 }, recorder.seen());
+    try f.registry.dropKeepAlive(stolen);
+    try f.registry.dropKeepAlive(released);
+    try testing.expectEqual(@as(usize, 2), recorder.len);
     try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
 }
 
