@@ -7,7 +7,7 @@ import { registry, stats } from "../mod.ts";
 import { bind, type Wrapper } from "../src/bindings/bind.ts";
 import { dump } from "../src/ownership/dump.ts";
 import { keptAlive, use } from "../src/ownership/wrapper.ts";
-import { widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
+import { widgetsDeclaration, widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
 import { collectUntil, throwsCode } from "./helpers.ts";
 
 const w = widgetsLibrary.functions;
@@ -138,6 +138,30 @@ describe("declarative bindings", () => {
     assert.equal(w.wg_live_objects(), live + 2);
     renderer.release();
     assert.equal(w.wg_live_objects(), live, "the source's destructor ran when its nurse died");
+  });
+
+  it("a keep-alive holds its object through a steal and back: a release then waits for the renderer", () => {
+    const stealing = bind(widgetsPath, {
+      types: widgetsDeclaration.types,
+      functions: {
+        add_child_stealing: { symbol: "wg_window_add_child", parameters: [{ object: "Window" }, { object: "Widget", steal: "always" }], result: "i32" },
+      },
+    }).functions;
+    const live = w.wg_live_objects();
+    const win = window();
+    const source = w.wg_label_new(0, 0)!;
+    const renderer = w.wg_renderer_new(source)!;
+    assert.equal(stealing.add_child_stealing(win, source), 0);
+    assert.equal(source.isValid, false, "the window owns it now; JS forgot it");
+    const back = w.wg_window_child_at(win, 0)!;
+    assert.equal(w.wg_window_detach(win, back), 0);
+    assert.equal(back.state, "owned");
+    back.release();
+    assert.equal(w.wg_renderer_render(renderer), 1, "the renderer still draws its source: no dead call");
+    assert.equal(w.wg_live_objects(), live + 3);
+    renderer.release();
+    assert.equal(w.wg_live_objects(), live + 1, "the source went with its renderer's keep-alive");
+    win.release();
   });
 
   it("a kept-alive source is not collected while its renderer lives", async () => {
