@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { CustodyError, type ErrorCode } from "../src/errors.ts";
-import type { Event } from "../src/ownership/transitions.ts";
+import { type Event, refusedWhileKeptAlive } from "../src/ownership/transitions.ts";
 import type { Model, NativeModel, WrapperModel } from "./model.ts";
 import { counters, type Real } from "./system.ts";
 
@@ -105,6 +105,7 @@ export function refusalOf(model: Model, args: readonly (readonly [WrapperModel, 
       model.count(wrapper, event);
       return predicted.code;
     }
+    if (refusedWhileKeptAlive.has(event) && wrapper.native.keptBy.size > 0) return "KEPT_ALIVE";
   }
   return undefined;
 }

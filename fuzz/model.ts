@@ -135,7 +135,6 @@ export class Model {
         this.destroyKept(wrapper.native);
         break;
       case "forget":
-      case "forgetDestroyed":
         this.dropEntry(wrapper);
         break;
     }

@@ -22,7 +22,7 @@ import { checkAddress } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { forgetDestructor, forgetDestructorLater, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
 import { Pointer } from "./memory/pointer.ts";
-import { apply, attach, borrow, handleOf, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
+import { apply, attach, borrow, checkNotKeptAlive, handleOf, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
 import * as registry from "./registry.ts";
 
 /**
@@ -291,6 +291,7 @@ export class Capsule {
    */
   consume(name: string | null): number {
     const pointer = this.get(name);
+    checkNotKeptAlive(this.#object, "consume");
     apply(this.#object, "consume", { event: "consume", by: `capsule.consume(${describe(name)})` }, { rule: "consume" });
     return pointer;
   }

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "INVALID_OBJECT"
   | "NOT_OWNER"
   | "DOUBLE_RELEASE"
+  | "KEPT_ALIVE"
   // Bindings: callbacks and allocations.
   | "WRONG_THREAD"
   | "FOREIGN_MEMORY"
@@ -49,6 +50,7 @@ const descriptions: Record<ErrorCode, string> = {
   INVALID_OBJECT: "the object is no longer valid",
   NOT_OWNER: "JS does not own the object",
   DOUBLE_RELEASE: "the object was already released",
+  KEPT_ALIVE: "a keep-alive holds the object for another one: it cannot be given away",
   ALREADY_OWNED: "another owner already holds or destroys that object",
   WRONG_THREAD: "a callback that is not thread-safe was called from another thread",
   FOREIGN_MEMORY: "the memory does not come from the allocator the type declares",

@@ -553,28 +553,8 @@ export function destroy(handle: Handle): void {
 }
 
 /**
- * Ends an entry whose object lives on, owned elsewhere (native code took it over): the entry
- * and its descendants become invalid; the descendants' destructors run, the entry's does not.
- * Keep-alives taken on the entry go on holding the object: if it comes back to JS under a new
- * entry, destroying that entry waits for them too.
- *
- * @example
- * ```ts
- * import { create, forget, isLive } from "./registry.ts";
- * const handle = create(0x18);
- * forget(handle);
- * console.log(isLive(handle)); // false
- * ```
- */
-export function forget(handle: Handle): void {
-  validHandle(handle, "Cannot forget");
-  check(native.custody_capsule_forget(handle.slot, handle.generation), () => `Cannot forget capsule ${describe(handle)}`);
-}
-
-/**
  * Tells the registry that native code destroyed the object: the entry and its descendants
- * become invalid; the descendants' destructors run, the entry's does not. Nothing keeps the
- * object alive any more.
+ * become invalid; the descendants' destructors run, the entry's does not.
  *
  * @example
  * ```ts

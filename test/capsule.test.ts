@@ -152,6 +152,17 @@ describe("capsules between JS and native code", () => {
     assert.equal(capsule.isValid(), false);
   });
 
+  it("a capsule a keep-alive holds cannot be consumed until the keep-alive is dropped", () => {
+    let runs = 0;
+    const capsule = Capsule.create(0x11_6000, "kept.tensor", { destructor: () => runs++ });
+    registry.keepAlive(capsule.handle);
+    throwsCode(() => capsule.consume("kept.tensor"), "KEPT_ALIVE", /Cannot consume .* a keep-alive holds it/);
+    assert.ok(capsule.isValid("kept.tensor"));
+    registry.dropKeepAlive(capsule.handle);
+    assert.equal(capsule.consume("kept.tensor"), 0x11_6000);
+    assert.equal(runs, 0);
+  });
+
   it("native code reads and consumes a JS capsule; JS then fails cleanly, and the destructor never runs", () => {
     let runs = 0;
     const capsule = Capsule.create(0x12_1000, "shared.tensor", { destructor: () => runs++ });

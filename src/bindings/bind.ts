@@ -25,6 +25,7 @@ import {
   apply,
   attach,
   borrowNative,
+  checkNotKeptAlive,
   handleOf,
   type NativeObject,
   NativeObject as NativeObjectClass,
@@ -326,6 +327,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
         if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
         taken.add(object);
         check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
+        checkNotKeptAlive(object, event);
         if (event !== "orphan") checkAllocation(types[p.object], addressOf(object), `pass to ${name}, which takes or destroys it,`);
       }
     }

@@ -54,7 +54,6 @@ export const custodySymbols = {
   // Runtime pointers: wrappers register the pointer a native call returned, unconverted.
   custody_capsule_register: fn(["nativePointer", "u32", "nativePointer", "nativePointer", "u32", "nativePointer"], "i32"),
   custody_capsule_register_number: fn(["f64", "u32", "f64", "f64", "u32", "nativePointer"], "i32"),
-  custody_capsule_forget: fn(["u32", "u32"], "i32"),
   custody_capsule_pointer: fn(["u32", "u32", "u32", "usize"], "i32"),
   custody_capsule_info: fn(["u32", "u32", "usize"], "i32"),
   custody_capsule_children: fn(["u32", "u32", "usize", "u32"], "i64"),

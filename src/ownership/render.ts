@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { type Effect, type Event, eventDescriptions, events, isAllowed, states, transitions } from "./transitions.ts";
+import { type Effect, type Event, eventDescriptions, events, isAllowed, refusedWhileKeptAlive, states, transitions } from "./transitions.ts";
 
 const effectNotes: Readonly<Record<Effect, string>> = {
   none: "",
   destroy: " (destructor runs)",
   forget: " (entry dropped, no destructor)",
-  forgetDestroyed: " (entry dropped: the object is gone)",
   handOver: " (native owns it)",
   link: " (parent recorded)",
   unlink: " (parent removed)",
@@ -77,6 +76,9 @@ export function renderSection(): string {
     "(and what custody does natively), or the error it throws before any native code runs.",
     "",
     renderTable(),
+    "",
+    `While a keep-alive holds the object, ${[...refusedWhileKeptAlive].map((e) => `\`${e}\``).join(" and ")} throw`,
+    "`KEPT_ALIVE` wherever the table allows them: giving the object away would break the keep-alive.",
     "",
     "```mermaid",
     renderDiagram(),

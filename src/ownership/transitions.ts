@@ -71,18 +71,23 @@ export const eventDescriptions: Readonly<Record<Event, string>> = {
  *
  * - `none`: nothing.
  * - `destroy`: run the native destructor now (and those of the object's registry subtree).
- * - `forget`: the native object lives on but is no longer JS's (native code or a consumer
- *   took it, or JS only borrowed it): drop its registry entry without running its
- *   destructor. Keep-alives taken on it go on holding the object, should it come back.
- * - `forgetDestroyed`: the native object was destroyed (by a native call, or native code
- *   reported it): drop its registry entry without running its destructor; nothing keeps
- *   the object alive any more.
+ * - `forget`: the native object is gone or no longer custody's: drop its registry entry
+ *   without running its destructor.
  * - `handOver`: native code owns it now and will report its destruction: keep the registry
  *   entry, remove its destructor.
  * - `link`: record the new parent in the registry; the parent destroys it.
  * - `unlink`: remove the parent in the registry; JS owns it again, with its destructor.
  */
-export type Effect = "none" | "destroy" | "forget" | "forgetDestroyed" | "handOver" | "link" | "unlink";
+export type Effect = "none" | "destroy" | "forget" | "handOver" | "link" | "unlink";
+
+/**
+ * Events that give the object away for good: its registry entry ends while the object lives
+ * on with a new owner (native code, a consumer). While a keep-alive holds the object they are
+ * refused with `KEPT_ALIVE`, before native code runs, wherever the table allows them: custody
+ * could not keep its promise to the nurse, since the new owner may destroy the object, or
+ * hand it back under a new entry that knows nothing of the keep-alive.
+ */
+export const refusedWhileKeptAlive: ReadonlySet<Event> = new Set<Event>(["steal", "consume"]);
 
 /** An allowed event: where it leads and what it does. */
 export interface Allowed {
@@ -124,11 +129,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: go("invalid", "forget"),
     stealSafe: go("native", "handOver"),
     stealIntoParent: go("child", "link"),
-    invalidate: go("invalid", "forgetDestroyed"),
+    invalidate: go("invalid", "forget"),
     adopt: go("child", "link"),
     orphan: stay("owned"),
     parentDestroyed: never("owned"),
-    nativeDestroyed: go("invalid", "forgetDestroyed"),
+    nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("owned"),
     retain: never("owned"),
     consume: go("invalid", "forget"),
@@ -142,11 +147,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: go("native", "handOver"),
     stealIntoParent: refuse("NOT_OWNER"),
-    invalidate: go("invalid", "forgetDestroyed"),
+    invalidate: go("invalid", "forget"),
     adopt: go("child", "link"),
     orphan: stay("borrowed"),
     parentDestroyed: never("borrowed"),
-    nativeDestroyed: go("invalid", "forgetDestroyed"),
+    nativeDestroyed: go("invalid", "forget"),
     callbackReturned: go("invalid", "forget"),
     retain: stay("borrowed"),
     consume: go("invalid", "forget"),
@@ -160,11 +165,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: refuse("NOT_OWNER"),
     stealIntoParent: go("child", "link"),
-    invalidate: go("invalid", "forgetDestroyed"),
+    invalidate: go("invalid", "forget"),
     adopt: go("child", "link"),
     orphan: go("owned", "unlink"),
     parentDestroyed: go("invalid", "none"),
-    nativeDestroyed: go("invalid", "forgetDestroyed"),
+    nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("child"),
     retain: never("child"),
     consume: refuse("NOT_OWNER"),
@@ -178,11 +183,11 @@ export const transitions: Readonly<Record<State, Readonly<Record<Event, Outcome>
     steal: refuse("NOT_OWNER"),
     stealSafe: stay("native"),
     stealIntoParent: refuse("NOT_OWNER"),
-    invalidate: go("invalid", "forgetDestroyed"),
+    invalidate: go("invalid", "forget"),
     adopt: refuse("NOT_OWNER"),
     orphan: stay("native"),
     parentDestroyed: never("native"),
-    nativeDestroyed: go("invalid", "forgetDestroyed"),
+    nativeDestroyed: go("invalid", "forget"),
     callbackReturned: never("native"),
     retain: never("native"),
     consume: refuse("NOT_OWNER"),

@@ -26,7 +26,7 @@ import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
 import { generations } from "../registry.ts";
 import { type Cause, check, commit, type OwnershipRecord, permitted } from "./machine.ts";
-import { type Allowed, type Effect, type Event, isAllowed, type State, states, transitions } from "./transitions.ts";
+import { type Allowed, type Effect, type Event, isAllowed, refusedWhileKeptAlive, type State, states, transitions } from "./transitions.ts";
 
 /** A native type: its name and how its objects are destroyed. */
 export interface ObjectType {
@@ -365,9 +365,6 @@ function perform(internals: Internals, effect: Effect, parent: NativeObject | un
       registry.destroy(handle);
       return;
     case "forget":
-      registry.forget(handle);
-      return;
-    case "forgetDestroyed":
       registry.notifyDestroyed(handle);
       return;
     case "handOver":
@@ -416,6 +413,23 @@ export function apply(object: NativeObject, event: Event, cause: Cause, options:
 }
 
 /**
+ * Refuses to give `object` away (an event of {@linkcode refusedWhileKeptAlive}) while a
+ * keep-alive holds it; checked before native code runs, after the table allowed the event.
+ *
+ * @throws {CustodyError} `KEPT_ALIVE`
+ */
+export function checkNotKeptAlive(object: NativeObject, event: Event): void {
+  if (!refusedWhileKeptAlive.has(event)) return;
+  const internals = internalsOf(object);
+  if (!registry.isLive(internals.handle) || registry.info(internals.handle).keepAlive === 0) return;
+  const action = event === "consume" ? "consume" : "give away";
+  throw new CustodyError(
+    "KEPT_ALIVE",
+    `Cannot ${action} ${internals.type.name} at 0x${addressOfInternals(internals).toString(16)}: a keep-alive holds it for another object`,
+  );
+}
+
+/**
  * Checks every `[object, event]` pair first and applies them only if all are allowed, so a
  * call that steals several arguments either moves all of them or none.
  *
@@ -431,6 +445,7 @@ export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cau
     const internals = internalsOf(object);
     catchUp(internals);
     check(internals, event, subject(internals));
+    checkNotKeptAlive(object, event);
   }
   for (const [object, event] of pairs) apply(object, event, cause(event));
 }

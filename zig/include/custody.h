@@ -546,16 +546,9 @@ int32_t custody_capsule_destroy(uint32_t slot, uint32_t generation);
 
 /* Native code already destroyed the object: invalidates the capsule and its subtree like
  * custody_capsule_destroy, but does not run this capsule's own destructor (descendants'
- * destructors still run). Keep-alives on the object hold nothing any more. Callable from
- * any thread. Returns 0, a handle status, or CUSTODY_OUT_OF_MEMORY. */
+ * destructors still run). Callable from any thread. Returns 0, a handle status, or
+ * CUSTODY_OUT_OF_MEMORY. */
 int32_t custody_notify_destroyed(uint32_t slot, uint32_t generation);
-
-/* The object lives on, owned elsewhere (native code took it over): invalidates the capsule
- * and its subtree without this capsule's destructor, like custody_notify_destroyed, but
- * keep-alives taken on it go on holding the object: should it come back under a new
- * capsule of the same address and type, destroying that one waits for them too. Returns 0,
- * a handle status, or CUSTODY_OUT_OF_MEMORY. */
-int32_t custody_capsule_forget(uint32_t slot, uint32_t generation);
 
 /* ---- capsules by name text (the PyCapsule shape) ----
  * Names are NUL-terminated UTF-8; NULL is the null name, which matches only NULL (not

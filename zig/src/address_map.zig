@@ -75,11 +75,6 @@ pub fn AddressMap(comptime V: type) type {
             return .{ .value_ptr = &self.slots[i].value, .found_existing = false };
         }
 
-        /// Grows now so that `count` more insertions cannot fail.
-        pub fn ensureUnusedCapacity(self: *Self, gpa: std.mem.Allocator, count: usize) error{OutOfMemory}!void {
-            while ((self.len + count) * 2 > self.slots.len) try self.grow(gpa);
-        }
-
         /// The position of `key`, for `valueAt` and `removeAt`; valid until the map changes.
         pub fn indexOf(self: *const Self, key: usize) ?usize {
             return self.find(key);

@@ -18,13 +18,6 @@
 //! destructor may therefore call back into the registry. An entry with keep-alives is
 //! invalidated at once but its destructor waits until the last keep-alive is dropped.
 //!
-//! A keep-alive holds the native object, not only the entry it was taken on. An entry can
-//! end while the object lives on (`forget`: native code took it over), and the object can
-//! come back to JS under a new entry; if that entry is then destroyed, its destructor is
-//! handed to the kept entry of the same address and type and waits for the same
-//! keep-alives. Once native code reports the object destroyed, nothing at its address is
-//! kept any more.
-//!
 //! The registry holds no ownership policy: whether a child's destructor runs when its
 //! parent dies is decided by whether the binding gave it one.
 const std = @import("std");
@@ -88,21 +81,6 @@ const Entry = struct {
     keep_alive: u32 = 0,
     /// While destruction waits for keep-alives: the generation the entry had when it lived.
     pending_generation: u32 = 0,
-    /// Listed in `Registry.kept_by_address`: it ended while kept alive, and its object lives.
-    kept: bool = false,
-    /// The next listed entry at the same address.
-    next_kept: u32 = 0,
-};
-
-/// How an entry ends, which decides its destructor and what its keep-alives still hold.
-const Ending = enum {
-    /// custody destroys the object: its destructor runs now, or after the last keep-alive.
-    destroy,
-    /// The object lives on, owned elsewhere (a steal, a consumer): no destructor runs, and
-    /// keep-alives taken on the entry still hold the object.
-    forget,
-    /// Native code destroyed the object: no destructor runs, nothing at its address is kept.
-    destroyed,
 };
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
@@ -119,8 +97,6 @@ pub const Registry = struct {
     max_generation: u32,
     free_slots: std.Deque(u32) = .empty,
     by_address: AddressMap(u32) = .empty,
-    /// Entries that ended while kept alive, by address: the head of a `next_kept` chain.
-    kept_by_address: AddressMap(u32) = .empty,
     /// Reused by subtree walks, always under the lock.
     walk: std.ArrayList(u32) = .empty,
 
@@ -145,7 +121,6 @@ pub const Registry = struct {
         std.heap.page_allocator.free(self.entries);
         self.free_slots.deinit(self.gpa);
         self.by_address.deinit(self.gpa);
-        self.kept_by_address.deinit(self.gpa);
         self.walk.deinit(self.gpa);
     }
 
@@ -347,12 +322,10 @@ pub const Registry = struct {
                 if (e.keep_alive == 1) try self.free_slots.ensureUnusedCapacity(self.gpa, 1);
                 e.keep_alive -= 1;
                 if (e.keep_alive > 0) return;
-                self.removeKept(handle.slot);
+                const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
                 e.pending_generation = 0;
                 self.recycle(handle.slot);
-                const d = e.destructor orelse break :blk null;
-                if (self.handToKeeper(e.pointer, e.type_name, d, e.context)) break :blk null;
-                break :blk DueDestructor{ .destructor = d, .pointer = e.pointer, .context = e.context };
+                break :blk due;
             }
             const e = (try self.validate(handle)).entry;
             if (e.keep_alive == 0) return error.NotKeptAlive;
@@ -364,14 +337,7 @@ pub const Registry = struct {
 
     /// Destroys the entry and its subtree and runs their destructors.
     pub fn destroy(self: *Registry, handle: Handle) Error!void {
-        return self.destroyTree(handle, .destroy, null);
-    }
-
-    /// The object lives on, owned elsewhere: invalidate the entry and its subtree without
-    /// the entry's destructor (descendants' destructors run). Its keep-alives go on holding
-    /// the object, should it come back under a new entry.
-    pub fn forget(self: *Registry, handle: Handle) Error!void {
-        return self.destroyTree(handle, .forget, null);
+        return self.destroyTree(handle, true, null);
     }
 
     /// The consume-once hand-off (PyCapsule's and DLPack's): if `type_name` is exactly the
@@ -381,7 +347,7 @@ pub const Registry = struct {
     /// exactly one gets the pointer and the other a stale handle.
     pub fn consume(self: *Registry, handle: Handle, type_name: u32) Error!usize {
         var pointer: usize = 0;
-        try self.destroyTree(handle, .forget, .{ .type_name = type_name, .pointer = &pointer });
+        try self.destroyTree(handle, false, .{ .type_name = type_name, .pointer = &pointer });
         return pointer;
     }
 
@@ -396,10 +362,9 @@ pub const Registry = struct {
     }
 
     /// Native code destroyed the object itself: invalidate the entry and its subtree, and run
-    /// the destructors of the descendants but not of the entry. Nothing keeps the object
-    /// alive any more, under this entry or an earlier one.
+    /// the destructors of the descendants but not of the entry.
     pub fn notifyDestroyed(self: *Registry, handle: Handle) Error!void {
-        try self.destroyTree(handle, .destroyed, null);
+        try self.destroyTree(handle, false, null);
         _ = @atomicRmw(u64, &self.stats.capsules_notified, .Add, 1, .monotonic);
     }
 
@@ -409,13 +374,7 @@ pub const Registry = struct {
     pub fn notifyDestroyedAddress(self: *Registry, pointer: usize) Error!u32 {
         var count: u32 = 0;
         while (true) {
-            const handle = self.deepestAt(pointer) orelse {
-                // Entries that ended while the object lived on (stolen) kept it: not any more.
-                self.guard.lock();
-                defer self.guard.unlock();
-                self.unkeep(pointer, any_type);
-                return count;
-            };
+            const handle = self.deepestAt(pointer) orelse return count;
             self.notifyDestroyed(handle) catch |err| switch (err) {
                 // Another thread destroyed it between the lookup and now.
                 error.StaleHandle => continue,
@@ -445,7 +404,7 @@ pub const Registry = struct {
 
     const Consumer = struct { type_name: u32, pointer: *usize };
 
-    fn destroyTree(self: *Registry, handle: Handle, ending: Ending, consumer: ?Consumer) Error!void {
+    fn destroyTree(self: *Registry, handle: Handle, run_root_destructor: bool, consumer: ?Consumer) Error!void {
         // Most destroys concern a handful of objects: no heap allocation for them.
         var small: [16]DueDestructor = undefined;
         var due: std.ArrayList(DueDestructor) = .initBuffer(&small);
@@ -469,9 +428,6 @@ pub const Registry = struct {
                 try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
             }
             try self.free_slots.ensureUnusedCapacity(self.gpa, self.walk.items.len);
-            var kept: usize = 0;
-            for (self.walk.items) |slot| kept += @intFromBool(self.entries[slot].keep_alive > 0);
-            if (kept > 0) try self.kept_by_address.ensureUnusedCapacity(self.gpa, kept);
 
             self.unlink(root);
             const s = self.stats;
@@ -483,23 +439,18 @@ pub const Registry = struct {
                 e.parent = 0;
                 e.first_child = 0;
                 e.child_count = 0;
-                const runs = ending == .destroy or slot != root;
+                const runs = run_root_destructor or slot != root;
                 if (e.keep_alive > 0) {
                     e.pending_generation = live_generation;
                     if (!runs) e.destructor = null;
-                    if (slot != root or ending != .destroyed) self.addKept(slot);
                     s.destructors_deferred += 1;
                     continue;
                 }
-                if (runs) if (e.destructor) |d| {
-                    if (!self.handToKeeper(e.pointer, e.type_name, d, e.context))
-                        due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
-                };
+                if (runs) if (e.destructor) |d| due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
                 self.recycle(slot);
             }
             s.capsules_live -= self.walk.items.len;
             s.capsules_destroyed += self.walk.items.len;
-            if (ending == .destroyed) self.unkeep(self.entries[root].pointer, self.entries[root].type_name);
         }
         self.runDestructors(due.items);
     }
@@ -575,65 +526,6 @@ pub const Registry = struct {
         var previous = head.*;
         while (self.entries[previous].next_same_address != slot) previous = self.entries[previous].next_same_address;
         self.entries[previous].next_same_address = self.entries[slot].next_same_address;
-    }
-
-    /// Lists a slot that ended while kept alive under its address; the map has room (reserved).
-    fn addKept(self: *Registry, slot: u32) void {
-        const head = self.kept_by_address.getOrPut(self.gpa, self.entries[slot].pointer) catch unreachable;
-        self.entries[slot].next_kept = if (head.found_existing) head.value_ptr.* else 0;
-        self.entries[slot].kept = true;
-        head.value_ptr.* = slot;
-    }
-
-    fn removeKept(self: *Registry, slot: u32) void {
-        if (!self.entries[slot].kept) return;
-        self.entries[slot].kept = false;
-        const pointer = self.entries[slot].pointer;
-        const index = self.kept_by_address.indexOf(pointer) orelse return;
-        const head = self.kept_by_address.valueAt(index);
-        if (head.* == slot) {
-            const next = self.entries[slot].next_kept;
-            if (next == 0) self.kept_by_address.removeAt(index) else head.* = next;
-            return;
-        }
-        var previous = head.*;
-        while (self.entries[previous].next_kept != slot) previous = self.entries[previous].next_kept;
-        self.entries[previous].next_kept = self.entries[slot].next_kept;
-    }
-
-    /// The object at `pointer` (of `type_name`, or any with `any_type`) is dead: the entries
-    /// that kept it stop keeping anything, and a destructor waiting with one never runs (it
-    /// would destroy the object twice). Their keep-alive counts stay until dropped.
-    fn unkeep(self: *Registry, pointer: usize, type_name: u32) void {
-        if (self.kept_by_address.len == 0) return;
-        var slot = self.kept_by_address.get(pointer) orelse return;
-        while (slot != 0) {
-            const next = self.entries[slot].next_kept;
-            if (type_name == any_type or self.entries[slot].type_name == type_name) {
-                self.removeKept(slot);
-                self.entries[slot].destructor = null;
-            }
-            slot = next;
-        }
-    }
-
-    /// A destructor is due for the object at `pointer`: if an ended entry of the same type
-    /// still keeps that object alive, the destructor waits with it instead of running now.
-    /// An object has one destruction: a keeper that already waits with one keeps its own.
-    fn handToKeeper(self: *Registry, pointer: usize, type_name: u32, destructor: Destructor, context: ?*anyopaque) bool {
-        if (self.kept_by_address.len == 0) return false;
-        var slot = self.kept_by_address.get(pointer) orelse return false;
-        while (slot != 0) : (slot = self.entries[slot].next_kept) {
-            const keeper = &self.entries[slot];
-            if (keeper.type_name != type_name) continue;
-            if (keeper.destructor == null) {
-                keeper.destructor = destructor;
-                keeper.context = context;
-            }
-            self.stats.destructors_deferred += 1;
-            return true;
-        }
-        return false;
     }
 
     /// Appends the subtree of `root` to `walk`, every child before its parent.
@@ -907,84 +799,6 @@ test "dropping the last keep-alive of a destroyed entry reserves its place in th
         try f.registry.destroy(again);
     }
     for (handles[destroyed..]) |h| try f.registry.destroy(h);
-}
-
-test "a keep-alive follows its object to a new entry at the same address" {
-    var f: Fixture = undefined;
-    try f.setUp(.{ .capacity = 8 });
-    defer f.registry.deinit();
-    var recorder: Recorder = .{};
-    const d = Recorder.destructor;
-    // Two nurses keep the object; native code takes it over (its entry ends, no destructor).
-    const stolen = try f.registry.create(0x40, 3, d, &recorder, .none);
-    try f.registry.keepAlive(stolen);
-    try f.registry.keepAlive(stolen);
-    try f.registry.forget(stolen);
-    // It comes back to JS as a new owned entry, which is released: the object stays.
-    const back = try f.registry.create(0x40, 3, d, &recorder, .none);
-    // An object of another type at the same address is not kept.
-    const member = try f.registry.create(0x40, 4, d, &recorder, .none);
-    try f.registry.destroy(back);
-    try f.registry.destroy(member);
-    try testing.expectEqualSlices(usize, &.{0x40}, recorder.seen());
-    try f.registry.dropKeepAlive(stolen);
-    try testing.expectEqual(@as(usize, 1), recorder.len);
-    try f.registry.dropKeepAlive(stolen);
-    try testing.expectEqualSlices(usize, &.{ 0x40, 0x40 }, recorder.seen());
-    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
-}
-
-test "an object kept by two ended entries is destroyed once, after the last keep-alive" {
-    var f: Fixture = undefined;
-    try f.setUp(.{ .capacity = 8 });
-    defer f.registry.deinit();
-    var recorder: Recorder = .{};
-    const d = Recorder.destructor;
-    // First entry: released while kept, so it waits with its own destructor.
-    const first = try f.registry.create(0x50, 3, d, &recorder, .none);
-    try f.registry.keepAlive(first);
-    try f.registry.destroy(first);
-    // Second entry for the same object: taken over natively while kept.
-    const second = try f.registry.create(0x50, 3, null, null, .none);
-    try f.registry.keepAlive(second);
-    try f.registry.forget(second);
-    // A third entry's destructor is the same destruction: it does not run twice.
-    try f.registry.destroy(try f.registry.create(0x50, 3, d, &recorder, .none));
-    try testing.expectEqual(@as(usize, 0), recorder.len);
-    // The first keeper goes: its destructor moves to the second, still kept.
-    try f.registry.dropKeepAlive(first);
-    try testing.expectEqual(@as(usize, 0), recorder.len);
-    try f.registry.dropKeepAlive(second);
-    try testing.expectEqualSlices(usize, &.{0x50}, recorder.seen());
-    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
-}
-
-test "once native code reports an object destroyed, nothing keeps its address" {
-    var f: Fixture = undefined;
-    try f.setUp(.{ .capacity = 8 });
-    defer f.registry.deinit();
-    var recorder: Recorder = .{};
-    const d = Recorder.destructor;
-    // Kept while taken over, then reported destroyed by handle, through a later entry.
-    const stolen = try f.registry.create(0x60, 3, d, &recorder, .none);
-    try f.registry.keepAlive(stolen);
-    try f.registry.forget(stolen);
-    try f.registry.notifyDestroyed(try f.registry.create(0x60, 3, null, null, .none));
-    // A new object at the address is not the kept one: it is destroyed at once.
-    try f.registry.destroy(try f.registry.create(0x60, 3, d, &recorder, .none));
-    try testing.expectEqualSlices(usize, &.{0x60}, recorder.seen());
-    // Kept after a release (its destructor waiting), then reported destroyed by address:
-    // the waiting destructor never runs, it would destroy the object twice.
-    const released = try f.registry.create(0x70, 3, d, &recorder, .none);
-    try f.registry.keepAlive(released);
-    try f.registry.destroy(released);
-    try testing.expectEqual(@as(u32, 0), try f.registry.notifyDestroyedAddress(0x70));
-    try f.registry.destroy(try f.registry.create(0x70, 3, d, &recorder, .none));
-    try testing.expectEqualSlices(usize, &.{ 0x60, 0x70 }, recorder.seen());
-    try f.registry.dropKeepAlive(stolen);
-    try f.registry.dropKeepAlive(released);
-    try testing.expectEqual(@as(usize, 2), recorder.len);
-    try testing.expectEqual(@as(usize, 0), f.registry.kept_by_address.len);
 }
 
 test "a handle with generation 0 never matches a live entry's keep-alive" {

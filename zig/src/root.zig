@@ -360,12 +360,6 @@ export fn custody_capsule_destroy(slot: u32, generation: u32) i32 {
     const r = theRegistry() catch |err| return Status.of(err).code();
     return statusOf(r.destroy(.{ .slot = slot, .generation = generation }));
 }
-/// The object lives on, owned elsewhere: the entry ends without its destructor, and its
-/// keep-alives go on holding the object (see `Registry.forget`).
-export fn custody_capsule_forget(slot: u32, generation: u32) i32 {
-    const r = theRegistry() catch |err| return Status.of(err).code();
-    return statusOf(r.forget(.{ .slot = slot, .generation = generation }));
-}
 export fn custody_notify_destroyed(slot: u32, generation: u32) i32 {
     const r = theRegistry() catch |err| return Status.of(err).code();
     return statusOf(r.notifyDestroyed(.{ .slot = slot, .generation = generation }));
