@@ -133,7 +133,10 @@ pub const Registry = struct {
         self.guard.lock();
         defer self.guard.unlock();
         const parent_slot = if (parent.slot == 0) 0 else (try self.validate(parent)).slot;
+        return self.createLocked(pointer, type_name, destructor, context, parent_slot, 0);
+    }
 
+    fn createLocked(self: *Registry, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, parent_slot: u32, owner: u32) Error!Handle {
         const from_queue = self.free_slots.len > 0;
         const slot = if (self.free_slots.popFront()) |reused| reused else blk: {
             if (self.issued == self.capacity()) {
@@ -153,6 +156,7 @@ pub const Registry = struct {
             .destructor = destructor,
             .context = context,
             .type_name = type_name,
+            .owner = owner,
             .next_same_address = if (head.found_existing) head.value_ptr.* else 0,
         };
         head.value_ptr.* = slot;
@@ -169,30 +173,28 @@ pub const Registry = struct {
 
     /// `create` for a root entry with its owner code, unless a live entry for `pointer` and
     /// `type_name` exists: then `error.AlreadyRegistered`, and `existing` holds its handle.
-    /// One call where a binding would otherwise make three (find, create, set owner).
+    /// One call, under one lock, where a binding would otherwise make three (find, create,
+    /// set owner).
     pub fn register(self: *Registry, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, owner: u32, existing: *Handle) Error!Handle {
-        {
-            self.guard.lock();
-            defer self.guard.unlock();
-            var slot = self.by_address.get(pointer) orelse 0;
-            var owned_by: u32 = 0;
-            while (slot != 0) : (slot = self.entries[slot].next_same_address) {
-                if (self.entries[slot].type_name == type_name) {
-                    existing.* = self.handleOf(slot);
-                    return error.AlreadyRegistered;
-                }
-                if (self.entries[slot].destructor != null) owned_by = slot;
+        if (pointer == 0) return error.NullPointer;
+        self.guard.lock();
+        defer self.guard.unlock();
+        var slot = self.by_address.get(pointer) orelse 0;
+        var owned_by: u32 = 0;
+        while (slot != 0) : (slot = self.entries[slot].next_same_address) {
+            if (self.entries[slot].type_name == type_name) {
+                existing.* = self.handleOf(slot);
+                return error.AlreadyRegistered;
             }
-            // Two entries that each destroy the same memory (a type and its first member,
-            // both owned) would destroy it twice: one owner per address.
-            if (owned_by != 0 and destructor != null) {
-                existing.* = self.handleOf(owned_by);
-                return error.AlreadyOwned;
-            }
+            if (self.entries[slot].destructor != null) owned_by = slot;
         }
-        const handle = try self.create(pointer, type_name, destructor, context, .none);
-        self.setOwner(handle, owner) catch {};
-        return handle;
+        // Two entries that each destroy the same memory (a type and its first member,
+        // both owned) would destroy it twice: one owner per address.
+        if (owned_by != 0 and destructor != null) {
+            existing.* = self.handleOf(owned_by);
+            return error.AlreadyOwned;
+        }
+        return self.createLocked(pointer, type_name, destructor, context, 0, owner);
     }
 
     /// The entry's pointer, if `type_name` is exactly the name it was created with.
