@@ -22,7 +22,7 @@ import { checkAddress } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { forgetDestructor, forgetDestructorLater, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
 import { Pointer } from "./memory/pointer.ts";
-import { apply, attach, borrow, checkNotKeptAlive, handleOf, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
+import { apply, attach, borrow, checkNotKeptAlive, handleOf, methodCauses, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
 import * as registry from "./registry.ts";
 
 /**
@@ -47,6 +47,7 @@ function typeFor(name: string | null, destructor: number): ObjectType {
     destructor,
     notifiesDestruction: false,
     nativeDestructor: runtime.nativePointer(destructor),
+    causes: methodCauses(name ?? "(null)"),
   };
 }
 

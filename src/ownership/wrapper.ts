@@ -39,6 +39,26 @@ export interface ObjectType {
   readonly notifiesDestruction: boolean;
   /** `destructor` in the runtime's pointer representation, made once for registrations. */
   readonly nativeDestructor: unknown;
+  /** What `release()` and `[Symbol.dispose]()` record as the cause, made once per type. */
+  readonly causes: MethodCauses;
+}
+
+/** The causes of a type's own methods (see {@linkcode methodCauses}). */
+export interface MethodCauses {
+  readonly release: Cause;
+  readonly dispose: Cause;
+}
+
+/**
+ * The causes `release()` and `[Symbol.dispose]()` record for objects of the type `name`:
+ * made with the type, since building them on every release cost a tenth of a create and
+ * release on Deno.
+ */
+export function methodCauses(name: string): MethodCauses {
+  return {
+    release: { event: "release", by: `${name}.release()` },
+    dispose: { event: "dispose", by: `${name}[Symbol.dispose]()` },
+  };
 }
 
 /**
@@ -61,6 +81,7 @@ export function objectType(
     destructor: options.destructor ?? 0,
     notifiesDestruction: options.notifiesDestruction ?? false,
     nativeDestructor: runtime.nativePointer(checkAddress(options.destructor ?? 0, `Cannot describe ${name}`)),
+    causes: methodCauses(name),
   };
 }
 
@@ -241,12 +262,12 @@ export class NativeObject {
    * `INVALID_OBJECT` if it is invalid for another reason.
    */
   release(): void {
-    apply(this, "release", { event: "release", by: `${this.typeName}.release()` });
+    apply(this, "release", this.#internals.type.causes.release);
   }
 
   /** `using` support: destroys an owned object, does nothing otherwise; safe to call twice. */
   [Symbol.dispose](): void {
-    apply(this, "dispose", { event: "dispose", by: `${this.typeName}[Symbol.dispose]()` });
+    apply(this, "dispose", this.#internals.type.causes.dispose);
   }
 
   /** `Window at 0x1000 (owned)`. */
@@ -405,12 +426,20 @@ function transition(internals: Internals, event: Event, cause: Cause, rule?: str
  *
  * @throws {CustodyError} the table's error, or the registry's (`CYCLE`), with nothing changed.
  */
-export function apply(object: NativeObject, event: Event, cause: Cause, options: { rule?: string; parent?: NativeObject } = {}): void {
+export function apply(object: NativeObject, event: Event, cause: Cause, options: ApplyOptions = noOptions): void {
   const internals = internalsOf(object);
   catchUp(internals);
   if (options.parent !== undefined) use(options.parent);
   transition(internals, event, cause, options.rule, options.parent);
 }
+
+/** What {@linkcode apply} may be told besides the event. */
+export interface ApplyOptions {
+  readonly rule?: string;
+  readonly parent?: NativeObject;
+}
+
+const noOptions: ApplyOptions = {};
 
 /**
  * Refuses to give `object` away (an event of {@linkcode refusedWhileKeptAlive}) while a
@@ -569,14 +598,24 @@ const noDestructor = runtime.nativePointer(0);
  * address as a number (-1 if not known yet) and its runtime pointer (undefined if not made yet).
  */
 function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): Registration {
+  const { handle, existing } = registerEntry(type, address, native, state);
+  if (!existing) return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing, rewrapped: false };
+  return wrapperOfExisting(type, address, native, handle);
+}
+
+/** The native half of {@linkcode register}: the registry's new or existing entry for the object. */
+function registerEntry(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed") {
   const owned = state === "owned";
-  const { handle, existing } = native === undefined
+  return native === undefined
     ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, ownerCodes[state])
     : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, ownerCodes[state]);
-  if (!existing) return { object: track(type, address, native, handle, state, owned ? "own" : "borrow"), existing, rewrapped: false };
+}
+
+/** The wrapper of an entry that existed before the registration: the one JS holds, or a new one. */
+function wrapperOfExisting(type: ObjectType, address: number, native: unknown, handle: registry.Handle): Registration {
   const held = heldWrapper(handle);
-  if (held !== undefined) return { object: held, existing, rewrapped: false };
-  return { object: rewrap(type, address, native, handle), existing, rewrapped: true };
+  if (held !== undefined) return { object: held, existing: true, rewrapped: false };
+  return { object: rewrap(type, address, native, handle), existing: true, rewrapped: true };
 }
 
 // A live entry with no owner code (0, `invalid`'s) was registered outside custody's wrappers,
@@ -648,7 +687,10 @@ export function ownRegistered(type: ObjectType, address: number, handle: registr
 }
 
 function ownAt(type: ObjectType, address: number, native: unknown): NativeObject {
-  const { object, existing, rewrapped } = register(type, address, native, "owned");
+  const { handle, existing } = registerEntry(type, address, native, "owned");
+  // The common case first, with no record of how the registration went.
+  if (!existing) return track(type, address, native, handle, "owned", "own");
+  const { object, rewrapped } = wrapperOfExisting(type, address, native, handle);
   if (rewrapped && registry.info(handleOf(object)).destructor === 0) {
     // The entry's wrapper was collected, its finalizer not run yet, and it has no destructor
     // to run: it holds nothing any more. Its memory may even be gone and the address reused
@@ -656,10 +698,7 @@ function ownAt(type: ObjectType, address: number, native: unknown): NativeObject
     apply(object, "nativeDestroyed", { event: "nativeDestroyed", by: "a new owner of the address" }, { rule: "stale entry" });
     return ownAt(type, address, native);
   }
-  if (existing) {
-    throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${addressOf(object).toString(16)}: custody already holds it as ${object.state}`);
-  }
-  return object;
+  throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${addressOf(object).toString(16)}: custody already holds it as ${object.state}`);
 }
 
 /**
