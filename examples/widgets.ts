@@ -30,6 +30,8 @@ export const widgetsDeclaration = {
     wg_widget_set_visible: { parameters: [{ object: "Widget" }, "u32"], result: "i32" },
     wg_widget_parent: { parameters: [{ object: "Widget" }], result: { object: "Window", ownership: "known" } },
     wg_widget_destroy: { parameters: [{ object: "Widget", invalidates: true }], result: "void" },
+    // Native code destroys it and tells custody: no hint needed, the notification invalidates it.
+    wg_widget_close: { parameters: [{ object: "Widget" }], result: "i32" },
     wg_window_add_child: { parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }], result: "i32" },
     wg_window_add_children: {
       parameters: [{ object: "Window" }, { object: "Widget", stealInto: 0 }, { object: "Widget", stealInto: 0 }],
@@ -40,6 +42,8 @@ export const widgetsDeclaration = {
     wg_window_destroy_child: { parameters: [{ object: "Window" }, { object: "Widget", invalidates: true }], result: "i32" },
     wg_window_child_count: { parameters: [{ object: "Window" }], result: "i64" },
     wg_window_child_at: { parameters: [{ object: "Window" }, "u32"], result: { object: "Widget", ownership: "child", of: 0 } },
+    // The result says who owns the widget now: whatever it was, it becomes the window's child.
+    wg_window_adopt: { parameters: [{ object: "Window" }, { object: "Widget" }], result: { object: "Widget", ownership: "child", of: 0 } },
     wg_window_close_hidden: { parameters: [{ object: "Window" }], result: "i64" },
     wg_window_layout: { parameters: [{ object: "Window" }], result: "i64", nonblocking: true },
     wg_renderer_new: {

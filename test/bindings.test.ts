@@ -162,6 +162,42 @@ describe("declarative bindings", () => {
     win.release();
   });
 
+  it("a child result takes over what it returns: an owned widget, or a child of another window", () => {
+    const first = window(), second = window();
+    const b = button();
+    const adopted = w.wg_window_adopt(first, b)!;
+    assert.equal(adopted, b, "the same wrapper");
+    assert.equal(b.state, "child");
+    assert.deepEqual(dump(b).parent, dump(first).handle);
+    assert.equal(w.wg_window_adopt(second, b), b);
+    assert.deepEqual(dump(b).parent, dump(second).handle, "moved in the registry too");
+    first.release();
+    assert.equal(b.state, "child", "the first window no longer owns it");
+    second.release();
+    assert.equal(b.isValid, false);
+  });
+
+  it("native code that destroys an object and says so invalidates its wrapper, whoever owned it", () => {
+    const giveAway = bind(widgetsPath, {
+      types: widgetsDeclaration.types,
+      functions: { give_away: { symbol: "wg_widget_set_visible", parameters: [{ object: "Widget", steal: "safe" }, "u32"], result: "i32" } },
+    }).functions.give_away;
+    const live = w.wg_live_objects();
+    const win = window();
+    const owned = button(), child = button(), given = button();
+    assert.equal(w.wg_window_add_child(win, child), 0);
+    assert.equal(giveAway(given, 1), 0);
+    assert.equal(given.state, "native");
+    for (const widget of [owned, child, given]) {
+      assert.equal(w.wg_widget_close(widget), 0);
+      assert.equal(widget.isValid, false);
+      throwsCode(() => w.wg_widget_set_visible(widget, 0), "INVALID_OBJECT", /native code reported it destroyed/);
+    }
+    assert.equal(w.wg_window_child_count(win), 0);
+    win.release();
+    assert.equal(w.wg_live_objects(), live);
+  });
+
   it("a kept-alive source is not collected while its renderer lives", async () => {
     // Watch these objects only: other tests' garbage may be collected meanwhile.
     let sourceAddress = 0;

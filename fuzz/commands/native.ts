@@ -1,6 +1,7 @@
 /**
  * Native code destroying objects behind JS's back and telling custody: close_hidden from the
- * JS thread, and from a native thread (then joined).
+ * JS thread, and from a native thread (then joined); a widget closed on its own, whoever
+ * owned it (JS, a window, or native code after a safe steal).
  *
  * @module
  */
@@ -28,5 +29,16 @@ const closeHidden = command("closeHidden", fc.tuple(index, fc.boolean()), ([i, o
   })
 );
 
+const closeWidget = command("closeWidget", index, (j) =>
+  step("closeWidget", `widget ${j}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
+    const widget = pick(usable(model, "Widget"), j)!;
+    const code = refusalOf(model, [[widget, "use"]]);
+    const status = expectOutcome(label, code, () => lib.wg_widget_close(real.get<"Widget">(widget.id)));
+    if (code !== undefined) return;
+    if (status !== 0) fail("outcome", label, "STATUS", `close returned ${status}`);
+    model.destroyNotified(widget.native);
+  })
+);
+
 /** The native family. */
-export const family: Family = { name: "native", commands: [closeHidden] };
+export const family: Family = { name: "native", commands: [closeHidden, closeWidget] };

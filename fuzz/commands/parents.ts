@@ -76,6 +76,26 @@ const childAt = command("childAt", fc.tuple(index, fc.nat(4)), ([i, at]) =>
   })
 );
 
+/**
+ * adopt: the window takes the widget, and the child result says so. Only for widgets JS owns,
+ * borrows or sees as a child: a binding that moved a natively owned object would lie.
+ */
+const adoptable = (model: Readonly<Model>) => usable(model, "Widget").filter((w) => w.state !== "native");
+const adopt = command("adopt", fc.tuple(index, index), ([i, j]) =>
+  step("adopt", `window ${i}, widget ${j}`, (m) => anyUsable(m, "Window") && adoptable(m).length > 0, (model, real, label) => {
+    const window = pick(usable(model, "Window"), i)!, widget = pick(adoptable(model), j)!;
+    const code = refusalOf(model, [[window, "use"], [widget, "use"]]);
+    const object = expectOutcome(label, code, () => lib.wg_window_adopt(real.get<"Window">(window.id), real.get<"Widget">(widget.id)));
+    if (code !== undefined) return;
+    if (object === null) fail("outcome", label, "RESULT", "adopt returned null");
+    const moved = widget.native.parent !== window.native;
+    model.link(window.native, widget.native);
+    const wrapper = identify(model, real, widget.native, object, label);
+    if (wrapper.state !== "child" || moved) model.apply(wrapper, "adopt");
+    if (object!.state !== wrapper.state) fail("state", label, "STATE", `the widget is ${object!.state}, the model says ${wrapper.state}`);
+  })
+);
+
 const childCount = command("childCount", index, (i) =>
   step("childCount", `window ${i}`, (m) => anyUsable(m, "Window"), (model, real, label) => {
     const window = pick(usable(model, "Window"), i)!;
@@ -90,5 +110,5 @@ const childCount = command("childCount", index, (i) =>
 /** The parents family. */
 export const family: Family = {
   name: "parents",
-  commands: [addChild, addChild, childCall("detach"), childCall("destroyChild"), widgetDestroy, childAt, childCount],
+  commands: [addChild, addChild, childCall("detach"), childCall("destroyChild"), widgetDestroy, childAt, childCount, adopt],
 };

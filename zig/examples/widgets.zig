@@ -5,7 +5,10 @@
 //! - Factories (`wg_window_new`, `wg_button_new`, `wg_label_new`) return new objects the
 //!   caller owns; `wg_widget_clone` does too.
 //! - `wg_window_add_child` steals a widget into a window; `wg_window_detach` gives it back;
-//!   `wg_window_destroy_child` destroys it, so the caller's pointer dies.
+//!   `wg_window_destroy_child` destroys it, so the caller's pointer dies; `wg_window_adopt`
+//!   moves a widget into a window and returns it, now the window's child.
+//! - `wg_widget_close` destroys a widget behind the caller's back (a user closed it), and
+//!   tells custody.
 //! - A renderer keeps its source widget's address without owning it: the source must be
 //!   kept alive for as long as the renderer may render.
 //! - `wg_window_emit` hands the window's event callback an event that is destroyed as soon
@@ -257,6 +260,18 @@ export fn wg_widget_parent(pointer: ?*Widget) ?*Window {
 }
 
 /// Destroys a widget the caller owns; a parented widget is first taken out of its window.
+/// Destroys the widget behind the caller's back, as when a user closes it, and tells custody.
+export fn wg_widget_close(pointer: ?*Widget) i32 {
+    guard.lock();
+    defer guard.unlock();
+    const widget = widgetOf(pointer) catch |err| return status(err);
+    if (widget.parent) |window| unlinkChild(window, widget);
+    const address = @intFromPtr(widget);
+    destroy(widget);
+    _ = custody_notify_destroyed_address(address);
+    return ok;
+}
+
 export fn wg_widget_destroy(pointer: ?*Widget) void {
     guard.lock();
     defer guard.unlock();
@@ -311,6 +326,20 @@ export fn wg_window_add_child(window_pointer: ?*Window, widget_pointer: ?*Widget
     if (widget.parent) |previous| unlinkChild(previous, widget);
     linkChild(window, widget);
     return ok;
+}
+
+/// Moves `widget` into `window` (out of any other window) and returns it: the result, not the
+/// argument, says that the window owns it now. NULL if either is dead.
+export fn wg_window_adopt(window_pointer: ?*Window, widget_pointer: ?*Widget) ?*Widget {
+    guard.lock();
+    defer guard.unlock();
+    const window = alive(Window, window_pointer) catch return null;
+    const widget = widgetOf(widget_pointer) catch return null;
+    if (widget.parent != window) {
+        if (widget.parent) |previous| unlinkChild(previous, widget);
+        linkChild(window, widget);
+    }
+    return widget;
 }
 
 /// Steals two widgets into the window, all or nothing: if either is dead, the same as the
@@ -753,6 +782,36 @@ test "dead objects are refused and counted at every entry point" {
     try testing.expectEqual(dead_before + 4, wg_dead_calls());
     wg_window_destroy(window);
     try testing.expectEqual(@as(i64, dead_object), wg_window_child_count(window));
+}
+
+test "adopt moves a widget into a window and returns it" {
+    const first = wg_window_new("1", 1).?;
+    const second = wg_window_new("2", 1).?;
+    const widget = wg_button_new("x", 1).?;
+    try testing.expectEqual(widget, wg_window_adopt(first, widget).?);
+    try testing.expectEqual(widget, wg_window_adopt(first, widget).?);
+    try testing.expectEqual(@as(i64, 1), wg_window_child_count(first));
+    try testing.expectEqual(widget, wg_window_adopt(second, widget).?);
+    try testing.expectEqual(@as(i64, 0), wg_window_child_count(first));
+    try testing.expectEqual(second, wg_widget_parent(widget).?);
+    wg_window_destroy(first);
+    wg_window_destroy(second);
+    const dead_before = wg_dead_calls();
+    try testing.expectEqual(@as(?*Widget, null), wg_window_adopt(first, widget));
+    try testing.expectEqual(dead_before + 1, wg_dead_calls());
+}
+
+test "close destroys a widget and unlinks it from its window" {
+    const before = wg_live_objects();
+    const window = wg_window_new("w", 1).?;
+    const child = wg_button_new("c", 1).?;
+    const loose = wg_label_new("l", 1).?;
+    _ = wg_window_add_child(window, child);
+    try testing.expectEqual(ok, wg_widget_close(child));
+    try testing.expectEqual(ok, wg_widget_close(loose));
+    try testing.expectEqual(@as(i64, 0), wg_window_child_count(window));
+    wg_window_destroy(window);
+    try testing.expectEqual(before, wg_live_objects());
 }
 
 test "close_hidden destroys hidden children, also from a native thread" {
