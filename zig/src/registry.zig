@@ -327,6 +327,7 @@ pub const Registry = struct {
                 const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
                 e.pending_generation = 0;
                 self.recycle(handle.slot);
+                if (due != null) self.stats.destructors_run += 1;
                 break :blk due;
             }
             const e = (try self.validate(handle)).entry;
@@ -334,7 +335,7 @@ pub const Registry = struct {
             e.keep_alive -= 1;
             return;
         };
-        if (due) |d| self.runDestructors(&.{d});
+        if (due) |d| runDestructors(&.{d});
     }
 
     /// Destroys the entry and its subtree and runs their destructors.
@@ -453,13 +454,14 @@ pub const Registry = struct {
             }
             s.capsules_live -= self.walk.items.len;
             s.capsules_destroyed += self.walk.items.len;
+            // Counted as they become due, under the lock: no atomic add after they ran.
+            s.destructors_run += due.items.len;
         }
-        self.runDestructors(due.items);
+        runDestructors(due.items);
     }
 
-    fn runDestructors(self: *Registry, due: []const DueDestructor) void {
+    fn runDestructors(due: []const DueDestructor) void {
         for (due) |d| d.destructor(@ptrFromInt(d.pointer), d.context);
-        _ = @atomicRmw(u64, &self.stats.destructors_run, .Add, due.len, .monotonic);
     }
 
     // ---- internals; the caller holds the lock ----
