@@ -70,7 +70,7 @@ function added(model: Model, real: Real, source: Source, pointer: Pointer, n: nu
   const wrapper = model.addWrapper(model.addNative(kinds[source]), "owned");
   const block: Block = { source, words: new Array(n).fill(0), address: pointer.address, view, detached: false, disowned: false, runs: 0, derived: 0, clone: undefined };
   blocks.set(wrapper.native, block);
-  real.add(pointer, block.address);
+  real.add(pointer, block.address, ownerOf(pointer));
   return block;
 }
 
