@@ -486,6 +486,22 @@ export function attach(owner: NativeObject, slot: string, attachment: Attachment
   attachments.set(slot, attachment);
 }
 
+/**
+ * What `owner` has attached in `slot`, while the owner is valid (invalid owners hold none).
+ *
+ * @example
+ * ```ts
+ * import { attach, attachment, objectType, own } from "./wrapper.ts";
+ * using owner = own(objectType("Example.Attached"), 0x9000);
+ * const log = { close: () => console.log("closed") };
+ * attach(owner, "log", log);
+ * console.log(attachment(owner, "log") === log); // true
+ * ```
+ */
+export function attachment(owner: NativeObject, slot: string): Attachment | undefined {
+  return internalsOf(owner).attachments?.get(slot);
+}
+
 /** Ends what an object holds once it is invalid: its keep-alives and its attachments. */
 function release(internals: Internals): void {
   dropKeepAlives(internals);
