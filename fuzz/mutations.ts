@@ -84,8 +84,8 @@ export const mutations: readonly Mutation[] = [
     name: "deferred-destructor-lost",
     bug: "dropping the last keep-alive of a destroyed entry never runs its deferred destructor",
     file: "zig/src/registry.zig",
-    find: "const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;",
-    replace: "const due: ?DueDestructor = null;",
+    find: "break :blk DueDestructor{ .destructor = d, .pointer = e.pointer, .context = e.context };",
+    replace: "break :blk @as(?DueDestructor, null);",
   },
   {
     name: "notified-destroy-runs-destructor",
