@@ -126,34 +126,54 @@ function corpusFiles(where: string): string[] {
   return readdirSync(where).filter((f) => f.endsWith(".json")).sort().map((f) => `${where}/${f}`);
 }
 
+/** The seed after `seed`, in a worker and for the worker that takes over from one. */
+function nextSeed(seed: number): number {
+  return (seed * 1103515245 + 12345) % 2 ** 31;
+}
+
+/**
+ * Runs the property until the time or the runs are used up, or a run fails: a failed run ends
+ * without its cleanup, and what it left (objects, registry entries, callbacks, finalizers still
+ * to come) would move the counters of the runs after it. The campaign starts a new worker.
+ */
 async function worker(): Promise<void> {
   const end = Date.now() + time * 1000;
-  let runs = 0, seed = seed0;
+  let runs = 0, seed = seed0, failed = false;
   const emit = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n");
   let last = 0;
-  while (Date.now() < end && (runsLimit === 0 || runs < runsLimit)) {
+  while (!failed && Date.now() < end && (runsLimit === 0 || runs < runsLimit)) {
     const numRuns = runsLimit === 0 ? 5 : Math.min(5, runsLimit - runs);
     const details = await fc.check(property, { seed, numRuns, endOnFailure: true });
     runs += details.numRuns;
     if (details.failed) {
       // As its file would hold it: plain JSON would turn an undefined in a recipe into null.
       emit({ failure: formatEntry(entryOfRun(details)) });
-      if (stopAtFirst) break;
+      failed = true;
     }
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    seed = nextSeed(seed);
     if (Date.now() - last > 500 || Date.now() >= end) {
       last = Date.now();
       emit({ runs, commands: Object.fromEntries(commandCounts), coverage: [...coverage] });
     }
   }
-  emit({ runs, commands: Object.fromEntries(commandCounts), coverage: [...coverage], done: true });
+  emit({ runs, commands: Object.fromEntries(commandCounts), coverage: [...coverage], done: true, failed, seed });
 }
 
-function workerCommand(index: number): [string, string[]] {
+function workerCommand(seconds: number, runs: number, seed: number): [string, string[]] {
   const script = runtime.pathOf(new URL(import.meta.url));
-  const pass = [...(stopAtFirst ? ["--stop=first"] : []), `--worker=true`, `--time=${time}`, `--runs=${runsLimit === 0 ? 0 : Math.ceil(runsLimit / workers)}`, `--seed=${(seed0 + index * 7919) % 2 ** 31}`];
+  const pass = [...(stopAtFirst ? ["--stop=first"] : []), `--worker=true`, `--time=${seconds}`, `--runs=${runs}`, `--seed=${seed}`];
   if (runtime.name === "bun") return [process.execPath, [script, ...pass]];
   return [process.execPath, ["run", "--allow-all", "--v8-flags=--expose-gc", script, ...pass]];
+}
+
+/** What a worker reports: its process's counts so far, and at its end whether a run failed and its last seed. */
+interface WorkerReport {
+  runs: number;
+  commands: Record<string, number>;
+  coverage: number[];
+  done?: boolean;
+  failed?: boolean;
+  seed?: number;
 }
 
 function table(matrix: number[]): string {
@@ -187,12 +207,13 @@ async function main(): Promise<number> {
     console.log(`replay ${file}: ${still === undefined ? "passes" : `fails (${still.signature})`}`);
     if (still !== undefined) found(still);
   }
-  const perWorker = new Map<number, { runs: number; commands: Record<string, number>; coverage: number[]; done?: boolean }>();
+  /** What each worker process reported last (the counts of its process so far). */
+  const perWorker: WorkerReport[] = [];
   const total = () => {
     let runs = 0, commands = 0;
     const counts: Record<string, number> = {};
     const matrix = new Array(states.length * events.length).fill(0);
-    for (const w of perWorker.values()) {
+    for (const w of perWorker) {
       runs += w.runs;
       for (const [k, v] of Object.entries(w.commands)) {
         counts[k] = (counts[k] ?? 0) + v;
@@ -208,12 +229,17 @@ async function main(): Promise<number> {
     process.stderr.write(`\r[${runtime.name}] ${s.toFixed(0)}s  runs ${runs}  runs/s ${(runs / s).toFixed(1)}  commands/s ${(commands / s).toFixed(0)}  failures ${failures.size}   `);
   };
   const timer = setInterval(progress, 1000);
-  const children: ReturnType<typeof spawn>[] = [];
-  await Promise.all(Array.from({ length: workers }, (_, i) =>
-    new Promise<void>((resolve) => {
-      const [cmd, argv] = workerCommand(i);
+  const children = new Set<ReturnType<typeof spawn>>();
+  const deadline = started + time * 1000;
+  /** One worker process; resolves with its last report (undefined if it sent none). */
+  const spawnWorker = (seconds: number, runs: number, seed: number) =>
+    new Promise<WorkerReport | undefined>((resolve) => {
+      const [cmd, argv] = workerCommand(seconds, runs, seed);
       const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
-      children.push(child);
+      children.add(child);
+      const report: WorkerReport = { runs: 0, commands: {}, coverage: [] };
+      perWorker.push(report);
+      let reported = false;
       let buffer = "";
       child.stdout.on("data", (chunk: Uint8Array) => {
         buffer += new TextDecoder().decode(chunk);
@@ -227,16 +253,32 @@ async function main(): Promise<number> {
             found(parseEntry(message.failure as string));
             // The other workers' runs add nothing once the first failure is all that is asked for.
             if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
-          } else perWorker.set(i, message);
+          } else {
+            Object.assign(report, message);
+            reported = true;
+          }
         }
       });
       child.on("close", (code) => {
+        children.delete(child);
         const killed = stopAtFirst && firstFailure !== undefined;
-        if (code !== 0 && !killed && !perWorker.get(i)?.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker ${i} exited with ${code ?? "a signal"}` });
-        resolve();
+        if (code !== 0 && !killed && !report.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker exited with ${code ?? "a signal"}` });
+        resolve(reported ? report : undefined);
       });
-    })
-  ));
+    });
+  // Each of the WORKERS slots runs one worker process at a time; after a failed run, a new one
+  // goes on with the next seed, for what is left of the time and of the slot's runs.
+  const runsPerSlot = runsLimit === 0 ? 0 : Math.ceil(runsLimit / workers);
+  await Promise.all(Array.from({ length: workers }, async (_, i) => {
+    let seed = (seed0 + i * 7919) % 2 ** 31, runsLeft = runsPerSlot;
+    for (;;) {
+      const report = await spawnWorker(Math.max(0, (deadline - Date.now()) / 1000), runsLeft, seed);
+      if (report?.failed !== true || stopAtFirst) return;
+      runsLeft = runsPerSlot === 0 ? 0 : runsLeft - report.runs;
+      if (Date.now() >= deadline || runsLeft < 0 || runsPerSlot !== 0 && runsLeft === 0) return;
+      seed = report.seed ?? nextSeed(seed);
+    }
+  }));
   clearInterval(timer);
   progress();
   process.stderr.write("\n");

@@ -152,13 +152,12 @@ export function guardable(wrapper: WrapperModel): boolean {
 export function identify(model: Model, real: Real, native: NativeModel, object: unknown, command: string): WrapperModel {
   const entry = native.entry;
   if (entry !== undefined && !entry.collected) {
-    const known = entry.held ? real.held[entry.id] : real.weak[entry.id]?.deref();
+    const known = entry.held ? real.held[entry.id] : real.uncollected(entry.id);
     if (known !== undefined) {
       if (object !== known) fail("identity", command, "IDENTITY", `a new wrapper came back for ${native.kind} #${native.id}, which custody still holds`);
       if (!entry.held) {
         model.hold(entry, true);
-        real.held[entry.id] = known;
-        real.weak[entry.id] = undefined;
+        real.takeBack(entry.id);
       }
       return entry;
     }

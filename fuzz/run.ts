@@ -74,13 +74,7 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
     // Dropped wrappers the runtime has not collected yet JS takes back and releases: a forced
     // collection costs milliseconds, and dropThenGc already covers collection. Only wrappers
     // collected meanwhile need one, so that their finalizers run before the counts are read.
-    for (const wrapper of dropped(model)) {
-      const object = real.weak[wrapper.id]?.deref();
-      if (object === undefined) continue;
-      model.hold(wrapper, true);
-      real.held[wrapper.id] = object;
-      real.weak[wrapper.id] = undefined;
-    }
+    for (const wrapper of dropped(model)) if (real.takeBack(wrapper.id) !== undefined) model.hold(wrapper, true);
     if (dropped(model).length > 0) await collectDropped(model, real, label);
   }
   checkOracles(model, label);

@@ -65,6 +65,25 @@ interface DestructorState {
 /** One per registry wrapper, shared by every Capsule object of the same capsule. */
 const destructorStates = new WeakMap<NativeObject, DestructorState>();
 
+// Set by Capsule's static block: the only way to reach a capsule's registry wrapper.
+let wrapperOfCapsule: (capsule: Capsule) => NativeObject;
+
+/**
+ * The registry wrapper behind `capsule`: the object custody registers its finalizer on, so
+ * the capsule's entry ends only once this wrapper is collected (which can be a collection
+ * after the capsule itself, on Bun). For tests and the fuzz model; capsule methods are the API.
+ *
+ * @example
+ * ```ts
+ * import { Capsule, capsuleWrapper } from "./capsule.ts";
+ * using capsule = Capsule.create(0x7000, "example.inner");
+ * console.log(capsuleWrapper(capsule).state); // "owned"
+ * ```
+ */
+export function capsuleWrapper(capsule: Capsule): NativeObject {
+  return wrapperOfCapsule(capsule);
+}
+
 /** A named pointer with a destructor and a context, shared with native code through the registry. */
 export class Capsule {
   readonly #object: NativeObject;
@@ -78,6 +97,10 @@ export class Capsule {
     this.#name = name;
     this.#state = state;
     this.#keep = keep;
+  }
+
+  static {
+    wrapperOfCapsule = (capsule) => capsule.#object;
   }
 
   /**

@@ -1,7 +1,8 @@
 // Capsules (PyCapsule's model) from JS and from native code through the registry, under deno test and bun test.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { allocator, Capsule, registry, stats } from "../mod.ts";
+import { allocator, Capsule, registry, runtime, stats } from "../mod.ts";
+import { capsuleWrapper } from "../src/capsule.ts";
 import { alloc, types } from "../src/memory/mod.ts";
 import { native } from "../src/native/library.ts";
 import { outParameters, utf8 } from "../src/native/scratch.ts";
@@ -20,6 +21,25 @@ function nativeCapsule(pointer: number, name: string | null, owner: number, dest
 
 function nativeConsume(handle: registry.Handle, name: string | null): number {
   return native.custody_capsule_consume(handle.slot, handle.generation, name === null ? 0 : utf8(name).address, outParameters.address);
+}
+
+/**
+ * Makes a capsule JS owns at a fresh address from `base` (its destructor records its pointer in
+ * `destroyed`) and drops it; once a forced collection took its registry wrapper, runs `then` in
+ * the same job, before the wrapper's finalizer can run. A collection may leave the wrapper for
+ * the next one (Bun), so up to ten capsules are tried. Returns whether one got that far.
+ */
+async function whileFinalizerPending(base: number, destroyed: number[], then: (address: number) => Promise<void>): Promise<boolean> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const address = base + attempt * 16;
+    const wrapper = (() => new WeakRef(capsuleWrapper(Capsule.create(address, "lib.pending", { destructor: (pointer) => destroyed.push(pointer) }))))();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    runtime.collectGarbage();
+    if (wrapper.deref() !== undefined) continue;
+    await then(address);
+    return true;
+  }
+  return false;
 }
 
 describe("Capsule", () => {
@@ -113,6 +133,31 @@ describe("Capsule", () => {
     throwsCode(() => Capsule.create(0x11_6100, "x".repeat(5000)), "NAME_TOO_LONG");
     throwsCode(() => Capsule.create(0x11_6100, "lib.bad", { destructor: -3 }), "INVALID_ARGUMENT");
     throwsCode(() => Capsule.create(0x11_6200, "lib.bad", { context: 0.5 }), "INVALID_ARGUMENT");
+  });
+
+  it("a second owner refused while the first one's collected wrapper awaits its finalizer leaves the destructor to that finalizer", async () => {
+    const destroyed: number[] = [];
+    const seen = await whileFinalizerPending(0x11_9000, destroyed, async (address) => {
+      throwsCode(() => Capsule.create(address, "lib.pending"), "ALREADY_OWNED", /destructor due/);
+      await collectUntil(() => destroyed.includes(address));
+      assert.deepEqual(destroyed.filter((pointer) => pointer === address), [address]);
+    });
+    assert.ok(seen, "no collection took a dropped capsule's wrapper in ten attempts");
+  });
+
+  it("a capsule found again while its collected wrapper awaits its finalizer keeps its destructor", async () => {
+    const destroyed: number[] = [];
+    const seen = await whileFinalizerPending(0x11_a000, destroyed, async (address) => {
+      const again = Capsule.lookup(address, "lib.pending")!;
+      assert.equal(again.state, "owned");
+      // The collected wrapper's finalizer runs meanwhile: it must not take the destructor along.
+      let rounds = 0;
+      await collectUntil(() => rounds++ >= 4);
+      assert.ok(!destroyed.includes(address));
+      again.release();
+      assert.deepEqual(destroyed.filter((pointer) => pointer === address), [address]);
+    });
+    assert.ok(seen, "no collection took a dropped capsule's wrapper in ten attempts");
   });
 
   it("a capsule over memory custody owns keeps that memory alive", async () => {

@@ -486,13 +486,34 @@ describe("fromBuffer", () => {
     throwsCode(() => pinned.address, "INVALID_OBJECT");
   });
 
+  it("a buffer transferred away from its pin can be pinned again at the same address: the old pin ends", () => {
+    // structuredClone moves the memory to the new buffer without copying it (on both runtimes),
+    // as an engine reusing the memory of a collected one would: the address is the old pin's.
+    const samples = new Float64Array(8);
+    const first = fromBuffer(samples);
+    const address = first.address;
+    const violations = stats().pinViolations;
+    const moved = new Float64Array(structuredClone(samples.buffer, { transfer: [samples.buffer] }));
+    using second = fromBuffer(moved);
+    assert.equal(second.address, address);
+    assert.equal(stats().pinViolations, violations + 1);
+    assert.equal(first.isValid, false);
+    throwsCode(() => first.value, "INVALID_OBJECT", /detached or shrunk/);
+    second.set(2, 0.5);
+    assert.equal(moved[2], 0.5);
+  });
+
   it("refuses empty views, non-views, and a second pin at the same address", () => {
     throwsCode(() => fromBuffer(new Uint8Array(0)), "INVALID_ARGUMENT");
     throwsCode(() => fromBuffer([1, 2] as never), "INVALID_ARGUMENT");
     const bytes = new Uint8Array(8);
     using pinned = fromBuffer(bytes, { type: array(types.u16) });
     assert.equal(pinned.length, 4);
+    const violations = stats().pinViolations;
     throwsCode(() => fromBuffer(bytes), "ALREADY_OWNED");
+    // The first pin still has its memory: it keeps the address.
+    assert.equal(pinned.isValid, true);
+    assert.equal(stats().pinViolations, violations);
   });
 });
 

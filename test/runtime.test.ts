@@ -32,6 +32,16 @@ describe("runtime adapter", () => {
     assert.equal(runtime.cString(address), "héllo");
   });
 
+  it("takes addresses of small typed arrays that reading their buffer later does not move", () => {
+    for (let length = 1; length <= 8; length++) {
+      const words = new Int32Array(length);
+      const address = runtime.addressOf(words);
+      void words.buffer;
+      assert.equal(runtime.addressOf(words), address);
+      assert.equal(runtime.addressOf(new Uint8Array(words.buffer)), address);
+    }
+  });
+
   it("refuses null addresses for views and strings", () => {
     assert.throws(() => runtime.view(0, 8), RangeError);
     assert.throws(() => runtime.cString(0), RangeError);

@@ -10,7 +10,7 @@
  * @module
  */
 import fc from "fast-check";
-import { Capsule } from "../../src/capsule.ts";
+import { Capsule, capsuleWrapper } from "../../src/capsule.ts";
 import { native } from "../../src/native/library.ts";
 import { outParameters, utf8 } from "../../src/native/scratch.ts";
 import * as registry from "../../src/registry.ts";
@@ -61,7 +61,7 @@ const create = command("capsuleNew", fc.tuple(name, fc.boolean()), ([n, destruct
     const wrapper = model.addWrapper(model.addNative(kind), "owned");
     record = { name: n, address, handle: capsule.handle, hasDestructor: destructor, runs: 0 };
     capsules.set(wrapper.native, record);
-    real.add(capsule, address);
+    real.add(capsule, address, capsuleWrapper(capsule));
   })
 );
 
@@ -75,7 +75,7 @@ const fromNative = command("capsuleFromNative", fc.tuple(name, fc.boolean()), ([
     const capsule = expectOutcome(label, undefined, () => Capsule.fromHandle(handle, n));
     const wrapper = model.addWrapper(model.addNative(kind), owned ? "owned" : "borrowed");
     capsules.set(wrapper.native, { name: n, address, handle, hasDestructor: false, runs: 0 });
-    real.add(capsule, address);
+    real.add(capsule, address, capsuleWrapper(capsule));
     if (capsule.state !== wrapper.state) fail("state", label, "STATE", `the capsule is ${capsule.state}, the model says ${wrapper.state}`);
   })
 );

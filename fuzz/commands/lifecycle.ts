@@ -83,12 +83,12 @@ export function dropped(model: Readonly<Model>): WrapperModel[] {
 export async function collectDropped(model: Model, real: Real, label: string): Promise<void> {
   await collect();
   model.collections++;
-  const gone = dropped(model).filter((w) => real.weak[w.id]?.deref() === undefined);
+  const gone = dropped(model).filter((w) => real.collected(w.id));
   gone.sort((a, b) => Number(b.keeps !== undefined) - Number(a.keeps !== undefined));
   for (const wrapper of gone) {
     model.apply(wrapper, "collect");
     wrapper.collected = true;
-    real.weak[wrapper.id] = undefined;
+    real.forget(wrapper.id);
   }
   for (const wrapper of gone) {
     if (wrapper.state === "invalid") continue;

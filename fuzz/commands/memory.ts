@@ -40,7 +40,7 @@ interface Block {
   runs: number;
   /** Pointers derived from it that JS holds (with its own pointer: dropped with it). */
   derived: number;
-  /** A structuredClone of the detached buffer, kept so that its memory is not reused during the run. */
+  /** A structuredClone of the detached buffer, when kept: while it is, its memory is not reused. */
   clone: ArrayBuffer | undefined;
 }
 
@@ -70,7 +70,7 @@ function added(model: Model, real: Real, source: Source, pointer: Pointer, n: nu
   const wrapper = model.addWrapper(model.addNative(kinds[source]), "owned");
   const block: Block = { source, words: new Array(n).fill(0), address: pointer.address, view, detached: false, disowned: false, runs: 0, derived: 0, clone: undefined };
   blocks.set(wrapper.native, block);
-  real.add(pointer, block.address);
+  real.add(pointer, block.address, ownerOf(pointer));
   return block;
 }
 
@@ -121,16 +121,22 @@ const gcBlock = command("gc", fc.tuple(fc.integer({ min: 1, max: 6 }), fc.boolea
   })
 );
 
+/**
+ * Pins `view`. A pin whose buffer was detached behind custody's back (not noticed yet) still
+ * holds its address, and the engine may have handed that memory to `view` (structuredClone
+ * moves it there; a collected clone's memory is reused): the old pin ends then, as its next
+ * use would have ended it, and the new one takes the address.
+ */
+function pin(model: Model, real: Real, label: string, view: Int32Array, words: readonly number[] = []): void {
+  const address = runtime.addressOf(view);
+  const lost = model.wrappers.find((w) => w.native.kind === "custody.buffer" && w.native.entry !== undefined && blockOf(w).detached && blockOf(w).address === address);
+  const pointer = expectOutcome(label, undefined, () => fromBuffer(view));
+  if (lost !== undefined) model.destroyNotified(lost.native);
+  added(model, real, "pinned", pointer, view.length, view).words.splice(0, words.length, ...words);
+}
+
 const pinBlock = command("fromBuffer", fc.integer({ min: 1, max: 6 }), (n) =>
-  step("fromBuffer", `Int32Array(${n})`, () => true, (model, real, label) => {
-    const view = new Int32Array(n);
-    // A pin whose buffer was detached behind custody's back (not noticed yet) still holds its
-    // address, and the engine may hand that memory to a new buffer: a second owner is refused.
-    const address = runtime.addressOf(view);
-    const clash = model.wrappers.some((w) => w.native.kind === "custody.buffer" && w.native.entry !== undefined && blockOf(w).detached && blockOf(w).address === address);
-    const pointer = expectOutcome(label, clash ? "ALREADY_OWNED" : undefined, () => fromBuffer(view));
-    if (!clash) added(model, real, "pinned", pointer, n, view);
-  })
+  step("fromBuffer", `Int32Array(${n})`, () => true, (model, real, label) => pin(model, real, label, new Int32Array(n)))
 );
 
 const write = command("memWrite", fc.tuple(index, fc.nat(5), word), ([i, at, value]) =>
@@ -244,22 +250,30 @@ const free = command("freeDisowned", index, (i) =>
   })
 );
 
+/** What becomes of the buffer structuredClone moved a pinned buffer's memory to. */
+const clones = ["kept", "dropped", "pinned"] as const;
+
 /**
  * Pulling a pinned buffer's memory away: `transfer()` is refused while the pin lives;
- * structuredClone with a transfer list cannot be stopped, and is reported at the next use.
+ * structuredClone with a transfer list cannot be stopped, and is reported at the next use. Its
+ * clone is kept, dropped (the engine may give the memory to a new buffer during the run), or
+ * pinned (at the old pin's address). Recipes saved before the choice existed keep it.
  */
-const detach = command("detachBuffer", fc.tuple(index, fc.boolean()), ([i, clone]) =>
-  step("detachBuffer", `pin ${i}, ${clone ? "structuredClone" : "transfer()"}`, (m) => pins(m).some((w) => !blockOf(w).detached), (model, _real, label) => {
+const detach = command("detachBuffer", fc.tuple(index, fc.boolean(), fc.constantFrom(...clones)), ([i, clone, then]) =>
+  step("detachBuffer", `pin ${i}, ${clone ? `structuredClone, clone ${then ?? "kept"}` : "transfer()"}`, (m) => pins(m).some((w) => !blockOf(w).detached), (model, real, label) => {
     const wrapper = pick(pins(model).filter((w) => !blockOf(w).detached), i)!, block = blockOf(wrapper);
     const buffer = block.view!.buffer as ArrayBuffer;
-    const pinned = wrapper.state !== "invalid";
-    if (clone) {
-      block.clone = structuredClone(buffer, { transfer: [buffer] });
-    } else {
+    if (!clone) {
+      const pinned = wrapper.state !== "invalid";
       expectOutcome(label, pinned ? "BUFFER_PINNED" : undefined, () => buffer.transfer());
-      if (pinned) return;
+      if (!pinned) block.detached = true;
+      return;
     }
+    const moved = structuredClone(buffer, { transfer: [buffer] });
     block.detached = true;
+    // The clone has the pinned buffer's memory, words and all.
+    if (then === "pinned") pin(model, real, label, new Int32Array(moved), block.words);
+    else if (then !== "dropped") block.clone = moved;
   })
 );
 

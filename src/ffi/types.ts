@@ -97,7 +97,7 @@ export interface Runtime {
   view(address: number, byteLength: number): ArrayBuffer;
   /** Reads the NUL-terminated UTF-8 string at `address`. */
   cString(address: number): string;
-  /** The address of the first byte of a typed array's memory. */
+  /** The address of the first byte of a typed array's memory, which stays there while the array lives. */
   addressOf(view: ArrayBufferView): number;
   /**
    * The runtime's own representation of an address for a `pointer` parameter, to make once

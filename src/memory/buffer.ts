@@ -16,9 +16,9 @@
  */
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
-import { apply, attach, objectType, own } from "../ownership/wrapper.ts";
-import { Counted, memoryCounters } from "./accounting.ts";
-import { type Block, block, ownerPointer, type Pointer } from "./pointer.ts";
+import { apply, attach, type Attachment, attachment, borrow, type NativeObject, objectType, type ObjectType, own } from "../ownership/wrapper.ts";
+import { memoryCounters } from "./accounting.ts";
+import { block, ownerPointer, type Pointer } from "./pointer.ts";
 import { array, type CType, types } from "./types.ts";
 
 /** The registry's type name of pinned JS buffers. */
@@ -70,20 +70,66 @@ function guard(): void {
 }
 
 /**
- * Counts a pin while it lives. Made outside `fromBuffer`: a closure made there would share its
- * scope, which holds the owner, and the owner's internals hold their attachments strongly, so
- * the owner could never be collected (the fuzz campaign found pins that never were).
+ * A pin's hold on its buffer, attached to the pin's owner: counted while it lives, and able to
+ * tell whether the buffer still has the memory. It holds no closure: one made in `fromBuffer`
+ * would share its scope, which holds the owner, and the owner's internals hold their
+ * attachments strongly, so the owner could never be collected (the fuzz campaign found pins
+ * that never were).
  */
-function pinCount(buffer: ArrayBufferLike, end: number): Counted {
-  const key = {};
-  return new Counted(() => {
+class PinHold implements Attachment {
+  readonly #buffer: ArrayBufferLike;
+  /** The end of the furthest byte the pin covers. */
+  readonly #end: number;
+  readonly #key = {};
+  #closed = false;
+
+  constructor(buffer: ArrayBufferLike, end: number) {
+    this.#buffer = buffer;
+    this.#end = end;
     memoryCounters.pinnedBuffers++;
     if (!pins.has(buffer)) pins.set(buffer, new Map());
-    pins.get(buffer)!.set(key, end);
-  }, () => {
+    pins.get(buffer)!.set(this.#key, end);
+  }
+
+  /** The memory went away behind custody's back: the buffer was detached, or shrunk below the pin. */
+  get lost(): boolean {
+    const buffer = this.#buffer as ArrayBuffer;
+    return buffer.detached === true || buffer.byteLength < this.#end;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     memoryCounters.pinnedBuffers--;
-    pins.get(buffer)?.delete(key);
-  });
+    pins.get(this.#buffer)?.delete(this.#key);
+  }
+}
+
+/** Ends a pin whose buffer lost its memory, as native code ends an object it destroyed; counted in `pinViolations`. */
+function endLostPin(owner: NativeObject): void {
+  memoryCounters.pinViolations++;
+  apply(owner, "nativeDestroyed", { event: "nativeDestroyed", by: "the pinned buffer was detached or shrunk" }, { rule: "fromBuffer" });
+}
+
+/**
+ * Owns `address` for a new pin. A pin of that address that custody still holds, whose buffer
+ * was detached behind its back (by structuredClone or postMessage) and not used since, pins
+ * nothing any more, and the engine may have given its memory to the new buffer: it ends as its
+ * next use would have ended it, and the new pin takes the address. Looked at only when the
+ * address is refused.
+ */
+function ownPinned(type: ObjectType, address: number): NativeObject {
+  try {
+    return own(type, address);
+  } catch (error) {
+    if (!(error instanceof CustodyError) || error.code !== "ALREADY_OWNED") throw error;
+    // borrow() hands back the wrapper custody holds for the entry that refused the address.
+    const previous = borrow(type, address);
+    const hold = attachment(previous, "pin");
+    if (!(hold instanceof PinHold) || !hold.lost) throw error;
+    endLostPin(previous);
+    return own(type, address);
+  }
 }
 
 /** Options of {@linkcode fromBuffer}. */
@@ -112,7 +158,9 @@ const elementTypes: Record<string, CType> = {
  * and native code can be given the address. `release()` (or `using`) unpins it.
  *
  * @throws {CustodyError} `INVALID_ARGUMENT` for an empty or detached view, `ALREADY_OWNED`
- * when a pin of the same address is live.
+ * when a pin of the same address is live. A pin of that address whose buffer was detached
+ * behind custody's back (its memory moved to `view` by structuredClone, or freed and reused)
+ * is not: it ends, as its next use would have ended it, and counts in `stats().pinViolations`.
  *
  * @example Native code may hold the address; the buffer cannot go away meanwhile
  * ```ts
@@ -138,15 +186,13 @@ export function fromBuffer(view: ArrayBufferView, options: FromBufferOptions = {
   const type = options.type ?? array(elementTypes[view.constructor.name] ?? types.u8);
   const length = type.kind === "array" ? type.length ?? Math.floor(byteLength / type.element.size) : 1;
   const address = runtime.addressOf(view);
-  const owner = own(objectType(pinnedTypeName), address);
+  const owner = ownPinned(objectType(pinnedTypeName), address);
   guard();
-  const end = view.byteOffset + byteLength;
-  attach(owner, "pin", pinCount(buffer, end));
-  const verify = (b: Block) => {
-    const current = b.pinned!.buffer as ArrayBuffer;
-    if (current.detached !== true && current.byteLength >= end) return;
-    memoryCounters.pinViolations++;
-    apply(owner, "nativeDestroyed", { event: "nativeDestroyed", by: "the pinned buffer was detached or shrunk" }, { rule: "fromBuffer" });
+  const hold = new PinHold(buffer, view.byteOffset + byteLength);
+  attach(owner, "pin", hold);
+  const verify = () => {
+    if (!hold.lost) return;
+    endLostPin(owner);
     throw new CustodyError("BUFFER_DETACHED", `Cannot use the pinned buffer at 0x${address.toString(16)}: it was detached or shrunk behind custody's back (transferred by structuredClone or postMessage?)`);
   };
   try {

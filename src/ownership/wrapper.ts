@@ -125,8 +125,8 @@ interface Internals extends OwnershipRecord {
    */
   native: unknown;
   /**
-   * A newer wrapper took over this one's registry entry after this one was collected (its
-   * finalizer was still pending): the finalizer must then leave the entry alone.
+   * A newer wrapper took over this one's registry entry, and its attachments, after this one
+   * was collected (its finalizer was still pending): the finalizer must then leave the entry alone.
    */
   superseded: boolean;
   /** This wrapper's entry in the identity map, once it left the nursery; undefined before. */
@@ -198,7 +198,7 @@ const finalizers = new FinalizationRegistry<Internals>((internals) => {
   // A safety net: whatever fails here has no caller to report to, and must not throw.
   try {
     release(internals);
-    // A newer wrapper holds the entry now: what this one held in JS is let go, nothing more.
+    // A newer wrapper holds the entry (and took the attachments): this one's keep-alives are let go, nothing more.
     if (internals.superseded) return;
     if (catchUp(internals) || internals.state === "invalid") return;
     transition(internals, "collect", { event: "collect", by: "garbage collector" });
@@ -544,6 +544,22 @@ export function attach(owner: NativeObject, slot: string, attachment: Attachment
   attachments.set(slot, attachment);
 }
 
+/**
+ * What `owner` has attached in `slot`, while the owner is valid (invalid owners hold none).
+ *
+ * @example
+ * ```ts
+ * import { attach, attachment, objectType, own } from "./wrapper.ts";
+ * using owner = own(objectType("Example.Attached"), 0x9000);
+ * const log = { close: () => console.log("closed") };
+ * attach(owner, "log", log);
+ * console.log(attachment(owner, "log") === log); // true
+ * ```
+ */
+export function attachment(owner: NativeObject, slot: string): Attachment | undefined {
+  return internalsOf(owner).attachments?.get(slot);
+}
+
 /** Ends what an object holds once it is invalid: its keep-alives and its attachments. */
 function release(internals: Internals): void {
   dropKeepAlives(internals);
@@ -578,44 +594,38 @@ function heldWrapper(handle: registry.Handle): NativeObject | undefined {
  * A new wrapper for the live registry entry `handle`, whose previous wrapper was collected (a
  * collected child stays registered under its parent), in the state the registry recorded.
  */
-function rewrap(type: ObjectType, address: number, native: unknown, handle: registry.Handle): NativeObject {
-  const info = registry.info(handle);
+function rewrap(type: ObjectType, address: number, native: unknown, handle: registry.Handle, info = registry.info(handle)): NativeObject {
   return track(type, address, native, handle, stateOfOwner.get(info.owner) ?? "borrowed", "rewrap", info.parent ?? undefined);
 }
 
-/** What {@linkcode register} found: a new entry, an entry JS holds a wrapper of, or one whose wrapper was collected. */
+/** What {@linkcode register} found: a new entry, or the entry custody already holds for the object. */
 interface Registration {
   readonly object: NativeObject;
   readonly existing: boolean;
-  readonly rewrapped: boolean;
 }
 
 const noDestructor = runtime.nativePointer(0);
 
 /**
- * Registers the object in one native call: a new wrapper in `state`, or the wrapper of the
- * entry custody already holds for that object (`existing`). The object is given by its
- * address as a number (-1 if not known yet) and its runtime pointer (undefined if not made yet).
+ * Registers the object in one native call, as a new entry in `state` unless custody already
+ * holds one for it (`existing`). The object is given by its address as a number (-1 if not
+ * known yet) and its runtime pointer (undefined if not made yet).
  */
-function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): Registration {
-  const { handle, existing } = registerEntry(type, address, native, state);
-  if (!existing) return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing, rewrapped: false };
-  return wrapperOfExisting(type, address, native, handle);
-}
-
-/** The native half of {@linkcode register}: the registry's new or existing entry for the object. */
-function registerEntry(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed") {
+function enter(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): { readonly handle: registry.Handle; readonly existing: boolean } {
   const owned = state === "owned";
   return native === undefined
     ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, ownerCodes[state])
     : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, ownerCodes[state]);
 }
 
-/** The wrapper of an entry that existed before the registration: the one JS holds, or a new one. */
-function wrapperOfExisting(type: ObjectType, address: number, native: unknown, handle: registry.Handle): Registration {
-  const held = heldWrapper(handle);
-  if (held !== undefined) return { object: held, existing: true, rewrapped: false };
-  return { object: rewrap(type, address, native, handle), existing: true, rewrapped: true };
+/**
+ * Registers the object (see {@linkcode enter}): a new wrapper in `state`, or the wrapper of the
+ * entry custody already holds for it, made anew if the previous one was collected.
+ */
+function register(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): Registration {
+  const { handle, existing } = enter(type, address, native, state);
+  if (!existing) return { object: track(type, address, native, handle, state, state === "owned" ? "own" : "borrow"), existing };
+  return { object: heldWrapper(handle) ?? rewrap(type, address, native, handle), existing };
 }
 
 // A live entry with no owner code (0, `invalid`'s) was registered outside custody's wrappers,
@@ -648,7 +658,13 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
   };
   if (handle.slot >= internalsBySlot.length) reachSlot(handle.slot);
   const previous = internalsBySlot[handle.slot];
-  if (previous !== undefined && previous.handle.generation === handle.generation) previous.superseded = true;
+  if (previous !== undefined && previous.handle.generation === handle.generation) {
+    previous.superseded = true;
+    // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
+    // with this wrapper: the collected one's finalizer would close it while the object lives on.
+    internals.attachments = previous.attachments;
+    previous.attachments = undefined;
+  }
   internalsBySlot[handle.slot] = internals;
   const object = construct(internals);
   if (nurserySlots.length === 0) queueMicrotask(flushNursery);
@@ -687,18 +703,27 @@ export function ownRegistered(type: ObjectType, address: number, handle: registr
 }
 
 function ownAt(type: ObjectType, address: number, native: unknown): NativeObject {
-  const { handle, existing } = registerEntry(type, address, native, "owned");
-  // The common case first, with no record of how the registration went.
+  const { handle, existing } = enter(type, address, native, "owned");
   if (!existing) return track(type, address, native, handle, "owned", "own");
-  const { object, rewrapped } = wrapperOfExisting(type, address, native, handle);
-  if (rewrapped && registry.info(handleOf(object)).destructor === 0) {
-    // The entry's wrapper was collected, its finalizer not run yet, and it has no destructor
-    // to run: it holds nothing any more. Its memory may even be gone and the address reused
-    // (a pinned JS buffer the collector freed), so it dies and the new object gets its own.
-    apply(object, "nativeDestroyed", { event: "nativeDestroyed", by: "a new owner of the address" }, { rule: "stale entry" });
-    return ownAt(type, address, native);
+  const held = heldWrapper(handle);
+  if (held !== undefined) throw alreadyOwned(type, addressOf(held), held.state);
+  // The entry's wrapper was collected and its finalizer has not run yet.
+  const info = registry.info(handle);
+  if (info.destructor !== 0) {
+    // The entry still owns the object: that finalizer runs its destructor. Nothing is made
+    // here: a new wrapper would supersede the collected one, whose finalizer would then only
+    // let go of what it held, a JS destructor included.
+    throw alreadyOwned(type, info.pointer, `${stateOfOwner.get(info.owner) ?? "owned"}, its destructor due when the collected wrapper is finalized`);
   }
-  throw new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${addressOf(object).toString(16)}: custody already holds it as ${object.state}`);
+  // With no destructor to run it holds nothing any more. Its memory may even be gone and the
+  // address reused (a pinned JS buffer moved away), so it dies and the new object gets its own.
+  const stale = rewrap(type, address, native, handle, info);
+  apply(stale, "nativeDestroyed", { event: "nativeDestroyed", by: "a new owner of the address" }, { rule: "stale entry" });
+  return ownAt(type, address, native);
+}
+
+function alreadyOwned(type: ObjectType, address: number, holder: string): CustodyError {
+  return new CustodyError("ALREADY_OWNED", `Cannot own ${type.name} at 0x${address.toString(16)}: custody already holds it as ${holder}`);
 }
 
 /**
