@@ -143,6 +143,8 @@ async function worker(): Promise<void> {
   let last = 0;
   while (!failed && Date.now() < end && (runsLimit === 0 || runs < runsLimit)) {
     const numRuns = runsLimit === 0 ? 5 : Math.min(5, runsLimit - runs);
+    // Said first, so that the campaign can name the seed if these runs never end.
+    emit({ checking: seed });
     const details = await fc.check(property, { seed, numRuns, endOnFailure: true });
     runs += details.numRuns;
     if (details.failed) {
@@ -165,6 +167,13 @@ function workerCommand(seconds: number, runs: number, seed: number): [string, st
   if (runtime.name === "bun") return [process.execPath, [script, ...pass]];
   return [process.execPath, ["run", "--allow-all", "--v8-flags=--expose-gc", script, ...pass]];
 }
+
+/**
+ * A worker that says nothing for this long is stuck in a run (a deadlock or an endless loop,
+ * native or not: the process cannot report it itself): the campaign kills it and records a
+ * failure. A run takes well under a second; its forced collection tens of milliseconds.
+ */
+const hangSeconds = 20;
 
 /** What a worker reports: its process's counts so far, and at its end whether a run failed and its last seed. */
 interface WorkerReport {
@@ -239,9 +248,30 @@ async function main(): Promise<number> {
       children.add(child);
       const report: WorkerReport = { runs: 0, commands: {}, coverage: [] };
       perWorker.push(report);
-      let reported = false;
+      let reported = false, hung = false;
       let buffer = "";
+      let heard = Date.now(), checking = seed;
+      const watchdog = setInterval(() => {
+        if (Date.now() - heard < hangSeconds * 1000) return;
+        clearInterval(watchdog);
+        hung = true;
+        found({
+          signature: "hang:worker:HANG",
+          seed: checking,
+          path: "",
+          counterexample: "",
+          code: "HANG",
+          runtime: runtime.name,
+          message: `no run of seed ${checking} finished in ${hangSeconds} s: a run hangs (a deadlock or an endless loop), and its worker was killed`,
+        });
+        // Like a failed run: the slot goes on with a new worker and the next seed.
+        Object.assign(report, { failed: true, seed: nextSeed(checking) });
+        reported = true;
+        child.kill("SIGKILL");
+        if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
+      }, 1000);
       child.stdout.on("data", (chunk: Uint8Array) => {
+        heard = Date.now();
         buffer += new TextDecoder().decode(chunk);
         let nl;
         while ((nl = buffer.indexOf("\n")) >= 0) {
@@ -249,7 +279,9 @@ async function main(): Promise<number> {
           buffer = buffer.slice(nl + 1);
           if (!line.startsWith("{")) continue;
           const message = JSON.parse(line);
-          if (message.failure) {
+          if (typeof message.checking === "number") {
+            checking = message.checking;
+          } else if (message.failure) {
             found(parseEntry(message.failure as string));
             // The other workers' runs add nothing once the first failure is all that is asked for.
             if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
@@ -260,8 +292,9 @@ async function main(): Promise<number> {
         }
       });
       child.on("close", (code) => {
+        clearInterval(watchdog);
         children.delete(child);
-        const killed = stopAtFirst && firstFailure !== undefined;
+        const killed = hung || stopAtFirst && firstFailure !== undefined;
         if (code !== 0 && !killed && !report.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker exited with ${code ?? "a signal"}` });
         resolve(reported ? report : undefined);
       });
