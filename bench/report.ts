@@ -97,7 +97,7 @@ for (const r of [deno, bun]) {
   ]);
   rows.push([
     `GC reclamation, ${r.runtime}: ${r.gc_dropped_allocations} dropped allocations (RSS MB)`,
-    `${fmt(r.gc_rss_before_mb, 1)} before, ${fmt(r.gc_rss_after_mb, 1)} after (growth **${fmt(r.gc_rss_growth_mb, 1)}**)`,
+    `${fmt(r.gc_rss_before_mb, 1)} before, ${fmt(r.gc_rss_after_mb, 1)} after (growth **${fmt(r.gc_rss_growth_mb, 1)}**); after a second 10^6, ${fmt(r.gc_rss_after_second_mb, 1)} (growth **${fmt(r.gc_rss_second_growth_mb, 1)}**)`,
     `peak ${fmt(r.gc_rss_peak_mb, 1)}; ${r.gc_blocks_left} blocks left`,
     "flat",
   ]);
