@@ -35,8 +35,8 @@ export const mutations: readonly Mutation[] = [
     name: "steal-check-skipped",
     bug: "a call that steals or invalidates an argument skips the ownership check before native code runs",
     file: "src/bindings/bind.ts",
-    find: "check(recordOf(object), event, {",
-    replace: "void ({",
+    find: "        checkEvent(object, event);",
+    replace: "",
   },
   {
     name: "no-cascade-on-parent-destroy",
@@ -84,7 +84,7 @@ export const mutations: readonly Mutation[] = [
     name: "kept-alive-given-away",
     bug: "an object a keep-alive holds can be stolen, and come back under an entry that forgot the keep-alive",
     file: "src/ownership/wrapper.ts",
-    find: "if (!refusedWhileKeptAlive.has(event)) return;",
+    find: "if (!refusedWhileKeptAlive.has(event) || registry.info(internals.handle).keepAlive === 0) return;",
     replace: "if (refusedWhileKeptAlive.size >= 0) return;",
   },
   {
@@ -105,7 +105,7 @@ export const mutations: readonly Mutation[] = [
     name: "callback-argument-not-invalidated",
     bug: "a callback's object argument stays valid after the callback returns",
     file: "src/bindings/callbacks.ts",
-    find: "if (retained.has(object) || permitted(recordOf(object), \"callbackReturned\") === undefined) continue;",
+    find: "if (retained.has(object) || outcome === undefined || outcome.to === record.state) continue;",
     replace: "continue;",
   },
   {

@@ -22,7 +22,7 @@ import { checkAddress } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { forgetDestructor, forgetDestructorLater, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
 import { Pointer } from "./memory/pointer.ts";
-import { apply, attach, borrow, checkNotKeptAlive, handleOf, methodCauses, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
+import { apply, attach, borrow, checkEvent, handleOf, methodCauses, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
 import * as registry from "./registry.ts";
 
 /**
@@ -297,7 +297,7 @@ export class Capsule {
    *
    * @throws {CustodyError} `NAME_MISMATCH` (nothing changed), `INVALID_OBJECT` when it was
    * consumed or released already, `NOT_OWNER` for a capsule that belongs to a parent or to
-   * native code.
+   * native code, `KEPT_ALIVE` while a keep-alive holds it.
    *
    * @example A second consumer fails cleanly
    * ```ts
@@ -315,7 +315,7 @@ export class Capsule {
    */
   consume(name: string | null): number {
     const pointer = this.get(name);
-    checkNotKeptAlive(this.#object, "consume");
+    checkEvent(this.#object, "consume");
     apply(this.#object, "consume", { event: "consume", by: `capsule.consume(${describe(name)})` }, { rule: "consume" });
     return pointer;
   }

@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { closeCallback, openCallbacks, retain } from "../src/bindings/callbacks.ts";
 import type { Wrapper } from "../src/bindings/bind.ts";
+import { dump } from "../src/ownership/dump.ts";
 import { apply, borrow, use } from "../src/ownership/wrapper.ts";
 import { bind } from "../src/bindings/bind.ts";
 import { widgetsDeclaration, widgetsLibrary, widgetsPath } from "../examples/widgets.ts";
@@ -104,6 +105,20 @@ describe("callbacks", () => {
     assert.equal(seen[1].isValid, false, "not retained");
     throwsCode(() => w.wg_widget_set_visible(seen[1], 1), "INVALID_OBJECT");
     win.release();
+  });
+
+  it("an argument the callback gave an owner is left as the table leaves it when the callback returns", () => {
+    const win = w.wg_window_new(0, 0)!;
+    raw.wg_window_add_child(use(win), raw.wg_button_new(0, 0));
+    let seen: Wrapper<"Widget"> | undefined;
+    w.wg_window_for_each_child(win, (widget) => {
+      seen = w.wg_window_adopt(win, widget!)!;
+      return 0;
+    }, 0);
+    assert.equal(seen!.state, "child", "its window owns it: callbackReturned does not apply to a child");
+    assert.equal(dump(seen!).rule, "child result", "the rule that decided it is still the adoption");
+    win.release();
+    assert.equal(seen!.isValid, false);
   });
 
   it("a callback bound to its window closes with it, even when the window dies inside the callback (edge case 50)", () => {

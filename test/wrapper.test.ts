@@ -164,6 +164,24 @@ describe("native object wrappers", () => {
     assert.equal(registered(), false, "its destructor ran and its entry is gone");
   });
 
+  it("a child whose wrapper was collected still belongs to its parent: a second owner is refused", async () => {
+    const window = newWindow();
+    // Watched by a finalizer of its own: a WeakRef's deref() would keep it alive for the job.
+    let collected = false;
+    const watcher = new FinalizationRegistry(() => collected = true);
+    const address = (() => {
+      const button = newButton();
+      addChild(window, button);
+      watcher.register(button, 0);
+      return use(button);
+    })();
+    await collectUntil(() => collected);
+    assert.equal(collected, true, "the child's wrapper was collected");
+    throwsCode(() => own(Button, address), "ALREADY_OWNED", /child/);
+    assert.equal(widgets.wg_window_child_count(use(window)), 1, "still the window's child");
+    window.release();
+  });
+
   it("dump says who owns it, its tree, and what invalidated it", () => {
     const window = newWindow();
     const button = newButton();

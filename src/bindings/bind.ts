@@ -18,14 +18,13 @@ import type { JsValueOf, NativeType, SymbolSpec } from "../ffi/types.ts";
 import { type Pointer, pointerArgument } from "../memory/pointer.ts";
 import { symbolAddress } from "../native/symbol_address.ts";
 import { specialize } from "../specialize.ts";
-import { check } from "../ownership/machine.ts";
 import type { Event } from "../ownership/transitions.ts";
 import {
   addressOf,
   apply,
   attach,
   borrowNative,
-  checkNotKeptAlive,
+  checkEvent,
   handleOf,
   type NativeObject,
   NativeObject as NativeObjectClass,
@@ -326,8 +325,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       if (taken !== undefined && event !== "use") {
         if (taken.has(object)) refuse(`Cannot call ${name}: the same ${p.object} is passed twice to a call that changes its ownership`);
         taken.add(object);
-        check(recordOf(object), event, { typeName: p.object, address: addressOf(object) });
-        checkNotKeptAlive(object, event);
+        checkEvent(object, event);
         if (event !== "orphan") checkAllocation(types[p.object], addressOf(object), `pass to ${name}, which takes or destroys it,`);
       }
     }

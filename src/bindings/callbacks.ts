@@ -259,8 +259,11 @@ export function makeCallback(
       // Nothing may be thrown from here into native code.
       try {
         for (const object of introduced) {
-          // Whatever the callback made of it (released, stolen, given a parent) the table decides.
-          if (retained.has(object) || permitted(recordOf(object), "callbackReturned") === undefined) continue;
+          // Whatever the callback made of it (released, stolen, given a parent) the table decides:
+          // an object the event would leave where it is (or that it refuses) is left alone.
+          const record = recordOf(object);
+          const outcome = permitted(record, "callbackReturned");
+          if (retained.has(object) || outcome === undefined || outcome.to === record.state) continue;
           apply(object, "callbackReturned", { event: "callbackReturned", by: "invalidate-after-use" }, { rule: "invalidate-after-use" });
         }
       } catch (error) {

@@ -92,9 +92,24 @@ export function check(record: Readonly<OwnershipRecord>, event: Event, subject: 
 }
 
 /**
- * What `event` would do to `record` if the table allows it, else undefined: the one place
- * the table is consulted. Hot paths call it first and make the subject of an error message
- * (for {@linkcode check}) only when the event is refused.
+ * The `KEPT_ALIVE` refusal of `event` (one of `refusedWhileKeptAlive`) on an object a
+ * keep-alive holds, worded like the table's refusals.
+ *
+ * @example
+ * ```ts
+ * import { keptAliveError } from "./machine.ts";
+ * console.log(keptAliveError("steal", { typeName: "Widget", address: 0x20 }).message);
+ * // Cannot give away Widget at 0x20: a keep-alive holds it for another object
+ * ```
+ */
+export function keptAliveError(event: Event, subject: Subject): CustodyError {
+  return new CustodyError("KEPT_ALIVE", `Cannot ${actions[event]} ${name(subject)}: a keep-alive holds it for another object`);
+}
+
+/**
+ * What `event` would do to `record` if the table allows it, else undefined. Hot paths call it
+ * first and make the subject of an error message (for {@linkcode check}) only when the event
+ * is refused.
  *
  * @example
  * ```ts

@@ -25,7 +25,7 @@ import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
 import * as registry from "../registry.ts";
 import { generations } from "../registry.ts";
-import { type Cause, check, commit, type OwnershipRecord, permitted } from "./machine.ts";
+import { type Cause, check, commit, keptAliveError, type OwnershipRecord, permitted } from "./machine.ts";
 import { type Allowed, type Effect, type Event, isAllowed, refusedWhileKeptAlive, type State, states, transitions } from "./transitions.ts";
 
 /** A native type: its name and how its objects are destroyed. */
@@ -129,7 +129,7 @@ interface Internals extends OwnershipRecord {
    * was collected (its finalizer was still pending): the finalizer must then leave the entry alone.
    */
   superseded: boolean;
-  /** This wrapper's entry in the identity map, once it left the nursery; undefined before. */
+  /** This wrapper's weak reference, its identity once it left the nursery; undefined before. */
   ref: WeakRef<NativeObject> | undefined;
 }
 
@@ -188,8 +188,7 @@ function flushNursery(): void {
 
 /** Drops the identity entry of a wrapper that ends, unless its slot already names a newer one. */
 function forget(internals: Internals): void {
-  const slot = internals.handle.slot;
-  if (internalsBySlot[slot] === internals) internalsBySlot[slot] = undefined;
+  if (internalsBySlot[internals.slot] === internals) internalsBySlot[internals.slot] = undefined;
 }
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
@@ -279,11 +278,10 @@ export class NativeObject {
 /** Brings the record up to date with the registry; returns whether the object died natively. */
 function catchUp(internals: Internals): boolean {
   const { handle, parent } = internals;
-  const record: OwnershipRecord = internals;
-  if (record.state === "invalid" || registry.isLive(handle)) return false;
-  const parentDied = record.state === "child" && parent !== undefined && !registry.isLive(parent);
+  if (internals.state === "invalid" || registry.isLive(handle)) return false;
+  const parentDied = internals.state === "child" && parent !== undefined && !registry.isLive(parent);
   const event: Event = parentDied ? "parentDestroyed" : "nativeDestroyed";
-  commit(record, event, check(record, event, subject(internals)), { event, by: event === "parentDestroyed" ? "cascade" : "native notification" });
+  commit(internals, event, allowedFor(internals, event), { event, by: event === "parentDestroyed" ? "cascade" : "native notification" });
   internals.expected = 0;
   release(internals);
   return true;
@@ -442,20 +440,18 @@ export interface ApplyOptions {
 const noOptions: ApplyOptions = {};
 
 /**
- * Refuses to give `object` away (an event of {@linkcode refusedWhileKeptAlive}) while a
- * keep-alive holds it; checked before native code runs, after the table allowed the event.
+ * Refuses `event` on `object` before native code runs, with nothing changed: what the table
+ * refuses in its state, then giving it away (an event of {@linkcode refusedWhileKeptAlive})
+ * while a keep-alive holds it.
  *
- * @throws {CustodyError} `KEPT_ALIVE`
+ * @throws {CustodyError} the table's error, or `KEPT_ALIVE`.
  */
-export function checkNotKeptAlive(object: NativeObject, event: Event): void {
-  if (!refusedWhileKeptAlive.has(event)) return;
+export function checkEvent(object: NativeObject, event: Event): void {
   const internals = internalsOf(object);
-  if (!registry.isLive(internals.handle) || registry.info(internals.handle).keepAlive === 0) return;
-  const action = event === "consume" ? "consume" : "give away";
-  throw new CustodyError(
-    "KEPT_ALIVE",
-    `Cannot ${action} ${internals.type.name} at 0x${addressOfInternals(internals).toString(16)}: a keep-alive holds it for another object`,
-  );
+  catchUp(internals);
+  allowedFor(internals, event);
+  if (!refusedWhileKeptAlive.has(event) || registry.info(internals.handle).keepAlive === 0) return;
+  throw keptAliveError(event, subject(internals));
 }
 
 /**
@@ -471,10 +467,7 @@ export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cau
       throw new CustodyError("INVALID_ARGUMENT", `Cannot pass ${object.typeName} twice to a call that takes ownership of it`);
     }
     seen.add(object);
-    const internals = internalsOf(object);
-    catchUp(internals);
-    check(internals, event, subject(internals));
-    checkNotKeptAlive(object, event);
+    checkEvent(object, event);
   }
   for (const [object, event] of pairs) apply(object, event, cause(event));
 }
@@ -707,16 +700,20 @@ function ownAt(type: ObjectType, address: number, native: unknown): NativeObject
   if (!existing) return track(type, address, native, handle, "owned", "own");
   const held = heldWrapper(handle);
   if (held !== undefined) throw alreadyOwned(type, addressOf(held), held.state);
-  // The entry's wrapper was collected and its finalizer has not run yet.
+  // The entry's wrapper was collected (its finalizer may not have run yet).
   const info = registry.info(handle);
+  const state = stateOfOwner.get(info.owner) ?? "borrowed";
   if (info.destructor !== 0) {
     // The entry still owns the object: that finalizer runs its destructor. Nothing is made
     // here: a new wrapper would supersede the collected one, whose finalizer would then only
     // let go of what it held, a JS destructor included.
-    throw alreadyOwned(type, info.pointer, `${stateOfOwner.get(info.owner) ?? "owned"}, its destructor due when the collected wrapper is finalized`);
+    throw alreadyOwned(type, info.pointer, `${state}, its destructor due when the collected wrapper is finalized`);
   }
-  // With no destructor to run it holds nothing any more. Its memory may even be gone and the
-  // address reused (a pinned JS buffer moved away), so it dies and the new object gets its own.
+  // An entry the table keeps through a collection (a child, whose parent destroys it; an
+  // object native code owns) still has an owner: the address is not free.
+  if (permitted({ state }, "collect")?.to !== "invalid") throw alreadyOwned(type, info.pointer, `${state}, its wrapper collected`);
+  // Otherwise it holds nothing any more. Its memory may even be gone and the address reused (a
+  // pinned JS buffer moved away), so it dies and the new object gets its own.
   const stale = rewrap(type, address, native, handle, info);
   apply(stale, "nativeDestroyed", { event: "nativeDestroyed", by: "a new owner of the address" }, { rule: "stale entry" });
   return ownAt(type, address, native);

@@ -259,25 +259,27 @@ export fn wg_widget_parent(pointer: ?*Widget) ?*Window {
     return widget.parent;
 }
 
-/// Destroys a widget the caller owns; a parented widget is first taken out of its window.
+fn destroyWidget(widget: *Widget) void {
+    if (widget.parent) |window| unlinkChild(window, widget);
+    destroy(widget);
+}
+
 /// Destroys the widget behind the caller's back, as when a user closes it, and tells custody.
 export fn wg_widget_close(pointer: ?*Widget) i32 {
     guard.lock();
     defer guard.unlock();
     const widget = widgetOf(pointer) catch |err| return status(err);
-    if (widget.parent) |window| unlinkChild(window, widget);
     const address = @intFromPtr(widget);
-    destroy(widget);
+    destroyWidget(widget);
     _ = custody_notify_destroyed_address(address);
     return ok;
 }
 
+/// Destroys a widget the caller owns; a parented widget is first taken out of its window.
 export fn wg_widget_destroy(pointer: ?*Widget) void {
     guard.lock();
     defer guard.unlock();
-    const widget = widgetOf(pointer) catch return;
-    if (widget.parent) |window| unlinkChild(window, widget);
-    destroy(widget);
+    destroyWidget(widgetOf(pointer) catch return);
 }
 
 // ---- windows ----

@@ -287,14 +287,14 @@ export fn custody_alloc_owned_number(size: f64, alignment: f64, zero: u32, tag: 
     const o = out orelse return @floatFromInt(Status.null_pointer.code());
     const n = fromNumber(size) orelse return @floatFromInt(Status.invalid_argument.code());
     const a = fromNumber(alignment) orelse return @floatFromInt(Status.invalid_argument.code());
-    const r = theRegistry() catch |err| return @floatFromInt(Status.of(err).code());
     const block = (if (zero != 0) tracker.calloc(1, n, a, tag) else tracker.alloc(n, a, tag)) orelse
         return @floatFromInt(Status.out_of_memory.code());
     // custody_free ignores the context argument a destructor is also passed.
-    o.* = r.register(@intFromPtr(block), type_name, @ptrCast(&custody_free), null, owner, o) catch |err| {
+    const status = custody_capsule_register(@intFromPtr(block), type_name, @ptrCast(&custody_free), null, owner, o);
+    if (status != 0) {
         _ = tracker.free(block);
-        return @floatFromInt(Status.of(err).code());
-    };
+        return @floatFromInt(status);
+    }
     return toNumber(block);
 }
 /// `custody_capsule_register` with the pointer, destructor and context as doubles.
