@@ -16,7 +16,7 @@ export interface HandwrittenWindow {
 }
 
 /** Builds the hand-written `Window` class over `raw`. */
-export function handwrittenWindows(raw: RawWidgets): { create(): HandwrittenWindow; live(): number } {
+export function handwrittenWindows(raw: RawWidgets): { create(): HandwrittenWindow } {
   const pointers = new Map<number, unknown>();
   const finalizer = new FinalizationRegistry<number>((id) => {
     const pointer = pointers.get(id);
@@ -55,5 +55,5 @@ export function handwrittenWindows(raw: RawWidgets): { create(): HandwrittenWind
     }
   }
 
-  return { create: () => new Window(), live: () => pointers.size };
+  return { create: () => new Window() };
 }

@@ -11,14 +11,16 @@
  *   every 10^5; the process's RSS before and after, and the tracked blocks still live; then a
  *   second 10^6 the same way, and the RSS growth over it.
  *
- * Like bench/ownership.ts, the raw side asks which runtime runs. Writes a JSON object to the
- * path given as the first argument.
+ * The raw side asks which runtime runs (bench/raw_ffi.ts). Writes a JSON object to the path
+ * given as the first argument.
  *
  * @module
  */
 import { writeResult } from "./write_result.ts";
-import { alternate, collect } from "./rounds.ts";
+import { alternate, collect, nanoseconds } from "./rounds.ts";
 import { rawCustody } from "./raw_custody.ts";
+import { bunDlopen, deno } from "./raw_ffi.ts";
+import { rawWidgets } from "./raw_widgets.ts";
 import { runtime, stats } from "../mod.ts";
 import { alloc, types } from "../src/memory/mod.ts";
 
@@ -27,30 +29,23 @@ interface RawLibc {
 }
 
 async function rawLibc(): Promise<RawLibc> {
-  const denoApi = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (denoApi !== undefined && !("Bun" in globalThis)) {
-    const lib = denoApi.dlopen("libc.so.6", {
+  if (deno !== undefined) {
+    const lib = deno.dlopen("libc.so.6", {
       malloc: { parameters: ["usize"], result: "pointer" },
       free: { parameters: ["pointer"], result: "void" },
     });
     const size = 8n;
     return { pair: () => lib.symbols.free(lib.symbols.malloc(size)) };
   }
-  const specifier = "bun:ffi";
-  const ffi = await import(specifier) as {
-    dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: Record<string, (...args: unknown[]) => unknown>;
-    };
-  };
-  const lib = ffi.dlopen("libc.so.6", {
+  const lib = await bunDlopen("libc.so.6", {
     malloc: { args: ["u64_fast"], returns: "ptr" },
     free: { args: ["ptr"], returns: "void" },
   });
-  return { pair: () => lib.symbols.free(lib.symbols.malloc(8)) };
+  return { pair: () => lib.free(lib.malloc(8)) };
 }
 
 const raw = await rawLibc();
-const floor = await rawCustody();
+const floor = await rawCustody(await rawWidgets());
 const figures = await alternate({
   raw: () => raw.pair(),
   floor: () => floor.registeredAllocation(),
@@ -83,16 +78,12 @@ const rssAfterSecond = await dropAll();
 
 writeResult({
   runtime: runtime.name,
-  raw_malloc_free_ns: rawPair.p50,
-  js_alloc_release_ns: custodyPair.p50,
+  ...nanoseconds("raw_malloc_free", rawPair),
+  ...nanoseconds("js_alloc_release", custodyPair),
   js_alloc_release_vs_raw: custodyPair.p50 / rawPair.p50,
-  registered_allocation_ns: floorPair.p50,
+  ...nanoseconds("registered_allocation", floorPair),
   js_alloc_release_floor_vs_raw: floorPair.p50 / rawPair.p50,
   js_alloc_release_vs_floor: custodyPair.p50 / floorPair.p50,
-  raw_malloc_free_ns_p25: rawPair.p25,
-  raw_malloc_free_ns_p75: rawPair.p75,
-  js_alloc_release_ns_p25: custodyPair.p25,
-  js_alloc_release_ns_p75: custodyPair.p75,
   gc_dropped_allocations: dropped,
   gc_rss_before_mb: mb(rssBefore),
   gc_rss_peak_mb: mb(rssPeak),

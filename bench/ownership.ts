@@ -22,7 +22,7 @@
  * @module
  */
 import { writeResult } from "./write_result.ts";
-import { alternate, collect, nanoseconds } from "./rounds.ts";
+import { alternate, collect, nanosecondRange, nanoseconds, range, type Range } from "./rounds.ts";
 import { rawWidgets } from "./raw_widgets.ts";
 import { rawCustody } from "./raw_custody.ts";
 import { koffiWidgets } from "./koffi_widgets.ts";
@@ -32,7 +32,7 @@ import { widgetsLibrary } from "../examples/widgets.ts";
 import { borrow, type NativeObject } from "../src/ownership/wrapper.ts";
 
 const raw = await rawWidgets();
-const floor = await rawCustody();
+const floor = await rawCustody(raw);
 const koffi = koffiWidgets();
 const handwritten = handwrittenWindows(raw);
 const w = widgetsLibrary.functions;
@@ -82,14 +82,13 @@ async function reclaimed(create: () => unknown, batch = 50_000, rounds = 5) {
     }
     perObject.push((performance.now() - started) * 1e6 / batch);
   }
-  perObject.sort((a, b) => a - b);
-  return { p50: perObject[Math.floor(rounds / 2)], min: perObject[0], max: perObject[rounds - 1] };
+  return range(perObject);
 }
 const gcLifecycle = await reclaimed(() => w.wg_window_new(0, 0));
 const handwrittenGcLifecycle = await reclaimed(() => handwritten.create());
 
-function reclamation(name: string, batch: { p50: number; min: number; max: number }): Record<string, number> {
-  return { [`${name}_ns`]: batch.p50, [`${name}_ns_min`]: batch.min, [`${name}_ns_max`]: batch.max, [`${name}_vs_raw`]: batch.p50 / rawLifecycle };
+function reclamation(name: string, batch: Range): Record<string, number> {
+  return { ...nanosecondRange(name, batch), [`${name}_vs_raw`]: batch.p50 / rawLifecycle };
 }
 const rawCall = figures.rawCall.p50, rawLifecycle = figures.rawLifecycle.p50;
 const result = {

@@ -9,15 +9,17 @@
  * - `registeredAllocation`: `custody_alloc_owned_number` and `custody_capsule_destroy` (which
  *   frees the block): the native work of `alloc(types.u64).release()`.
  *
- * Like bench/raw_widgets.ts, this file asks which runtime runs.
+ * The window comes from `raw` (bench/raw_widgets.ts), the runtime's raw FFI to libwidgets.
  *
  * @module
  */
-import { widgetsPath } from "../examples/widgets.ts";
 import { libraryPath } from "../src/native/library.ts";
 import { symbolAddress } from "../src/native/symbol_address.ts";
 import { typeName } from "../src/registry.ts";
 import { memoryTypeName } from "../src/memory/alloc.ts";
+import { widgetsPath } from "../examples/widgets.ts";
+import { bunDlopen, deno } from "./raw_ffi.ts";
+import type { RawWidgets } from "./raw_widgets.ts";
 
 /** The two native floors, each one call of a whole create-and-destroy. */
 export interface RawCustody {
@@ -25,56 +27,43 @@ export interface RawCustody {
   registeredAllocation(): void;
 }
 
-/** Opens libcustody and libwidgets through `Deno.dlopen` or `bun:ffi`, whichever runtime runs. */
-export async function rawCustody(): Promise<RawCustody> {
+/** Opens libcustody through `Deno.dlopen` or `bun:ffi`, whichever runtime runs; windows come from `raw`. */
+export async function rawCustody(raw: RawWidgets): Promise<RawCustody> {
   const windowType = typeName("Window");
   const blockType = typeName(memoryTypeName);
-  const windowDestructor = symbolAddress(widgetsPath, "wg_window_destroy");
+  const windowDestructor = raw.pointerAt(symbolAddress(widgetsPath, "wg_window_destroy"));
   const out = new Uint32Array(2);
-  const denoApi = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (denoApi !== undefined && !("Bun" in globalThis)) {
-    const custody = denoApi.dlopen(libraryPath(), {
+  let register: (window: unknown) => void;
+  let allocate: () => void;
+  let destroy: () => void;
+  if (deno !== undefined) {
+    const custody = deno.dlopen(libraryPath(), {
       custody_capsule_register: { parameters: ["pointer", "u32", "pointer", "pointer", "u32", "buffer"], result: "i32" },
       custody_capsule_destroy: { parameters: ["u32", "u32"], result: "i32" },
       custody_alloc_owned_number: { parameters: ["f64", "f64", "u32", "u32", "u32", "u32", "buffer"], result: "f64" },
     }).symbols;
-    const widgets = denoApi.dlopen(widgetsPath, {
-      wg_window_new: { parameters: ["pointer", "usize"], result: "pointer" },
-    }).symbols;
-    const destructor = denoApi.UnsafePointer.create(BigInt(windowDestructor));
-    return {
-      registeredLifecycle: () => {
-        custody.custody_capsule_register(widgets.wg_window_new(null, 0n), windowType, destructor, null, 1, out);
-        custody.custody_capsule_destroy(out[0], out[1]);
-      },
-      registeredAllocation: () => {
-        custody.custody_alloc_owned_number(8, 16, 1, 0, blockType, 1, out);
-        custody.custody_capsule_destroy(out[0], out[1]);
-      },
-    };
+    const destructor = windowDestructor as Deno.PointerValue;
+    register = (window) => custody.custody_capsule_register(window as Deno.PointerValue, windowType, destructor, null, 1, out);
+    allocate = () => custody.custody_alloc_owned_number(8, 16, 1, 0, blockType, 1, out);
+    destroy = () => custody.custody_capsule_destroy(out[0], out[1]);
+  } else {
+    const custody = await bunDlopen(libraryPath(), {
+      custody_capsule_register: { args: ["ptr", "u32", "ptr", "ptr", "u32", "ptr"], returns: "i32" },
+      custody_capsule_destroy: { args: ["u32", "u32"], returns: "i32" },
+      custody_alloc_owned_number: { args: ["f64", "f64", "u32", "u32", "u32", "u32", "ptr"], returns: "f64" },
+    });
+    register = (window) => custody.custody_capsule_register(window, windowType, windowDestructor, null, 1, out);
+    allocate = () => custody.custody_alloc_owned_number(8, 16, 1, 0, blockType, 1, out);
+    destroy = () => custody.custody_capsule_destroy(out[0], out[1]);
   }
-  const specifier = "bun:ffi";
-  const ffi = await import(specifier) as {
-    dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: Record<string, (...args: unknown[]) => unknown>;
-    };
-  };
-  const custody = ffi.dlopen(libraryPath(), {
-    custody_capsule_register: { args: ["ptr", "u32", "ptr", "ptr", "u32", "ptr"], returns: "i32" },
-    custody_capsule_destroy: { args: ["u32", "u32"], returns: "i32" },
-    custody_alloc_owned_number: { args: ["f64", "f64", "u32", "u32", "u32", "u32", "ptr"], returns: "f64" },
-  }).symbols;
-  const widgets = ffi.dlopen(widgetsPath, {
-    wg_window_new: { args: ["ptr", "u64"], returns: "ptr" },
-  }).symbols;
   return {
     registeredLifecycle: () => {
-      custody.custody_capsule_register(widgets.wg_window_new(null, 0), windowType, windowDestructor, null, 1, out);
-      custody.custody_capsule_destroy(out[0], out[1]);
+      register(raw.newWindow());
+      destroy();
     },
     registeredAllocation: () => {
-      custody.custody_alloc_owned_number(8, 16, 1, 0, blockType, 1, out);
-      custody.custody_capsule_destroy(out[0], out[1]);
+      allocate();
+      destroy();
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
  * The widget library (zig/examples/widgets.zig) through each runtime's own FFI, used the way
  * its documentation shows (Deno: pointer objects; Bun: numbers): the physical limit every
- * benchmark compares against. Unlike custody's sources, this file asks which runtime runs.
+ * benchmark compares against.
  *
  * @module
  */
 import { widgetsPath } from "../examples/widgets.ts";
+import { bunDlopen, deno } from "./raw_ffi.ts";
 
 /** The widget calls the benchmarks use, with pointers in the runtime's own form. */
 export interface RawWidgets {
@@ -20,9 +21,9 @@ export interface RawWidgets {
 
 /** Opens libwidgets through `Deno.dlopen` or `bun:ffi`, whichever runtime runs. */
 export async function rawWidgets(): Promise<RawWidgets> {
-  const denoApi = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (denoApi !== undefined && !("Bun" in globalThis)) {
-    const lib = denoApi.dlopen(widgetsPath, {
+  if (deno !== undefined) {
+    const { UnsafePointer } = deno;
+    const lib = deno.dlopen(widgetsPath, {
       wg_window_new: { parameters: ["pointer", "usize"], result: "pointer" },
       wg_window_destroy: { parameters: ["pointer"], result: "void" },
       wg_window_child_count: { parameters: ["pointer"], result: "i64" },
@@ -33,26 +34,20 @@ export async function rawWidgets(): Promise<RawWidgets> {
       destroy: (w) => lib.symbols.wg_window_destroy(w as Deno.PointerValue),
       childCount: (w) => Number(lib.symbols.wg_window_child_count(w as Deno.PointerValue)),
       liveObjects: () => Number(lib.symbols.wg_live_objects()),
-      pointerAt: (address) => denoApi.UnsafePointer.create(BigInt(address)),
+      pointerAt: (address) => UnsafePointer.create(BigInt(address)),
     };
   }
-  const specifier = "bun:ffi";
-  const ffi = await import(specifier) as {
-    dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-      symbols: Record<string, (...args: unknown[]) => unknown>;
-    };
-  };
-  const lib = ffi.dlopen(widgetsPath, {
+  const lib = await bunDlopen(widgetsPath, {
     wg_window_new: { args: ["ptr", "u64"], returns: "ptr" },
     wg_window_destroy: { args: ["ptr"], returns: "void" },
     wg_window_child_count: { args: ["ptr"], returns: "i64_fast" },
     wg_live_objects: { args: [], returns: "i64_fast" },
   });
   return {
-    newWindow: () => lib.symbols.wg_window_new(null, 0),
-    destroy: (w) => lib.symbols.wg_window_destroy(w),
-    childCount: (w) => lib.symbols.wg_window_child_count(w) as number,
-    liveObjects: () => lib.symbols.wg_live_objects() as number,
+    newWindow: () => lib.wg_window_new(null, 0),
+    destroy: (w) => lib.wg_window_destroy(w),
+    childCount: (w) => lib.wg_window_child_count(w) as number,
+    liveObjects: () => lib.wg_live_objects() as number,
     pointerAt: (address) => address,
   };
 }

@@ -36,6 +36,24 @@ export function nanoseconds(name: string, figures: Figures): Record<string, numb
   return { [`${name}_ns`]: figures.p50, [`${name}_ns_p25`]: figures.p25, [`${name}_ns_p75`]: figures.p75 };
 }
 
+/** The median, minimum and maximum of a few timed batches, in nanoseconds. */
+export interface Range {
+  readonly p50: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The median, minimum and maximum of `values` (an odd count, so the median is one of them). */
+export function range(values: readonly number[]): Range {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/** `name_ns`, `name_ns_min` and `name_ns_max` for a result object. */
+export function nanosecondRange(name: string, figures: Range): Record<string, number> {
+  return { [`${name}_ns`]: figures.p50, [`${name}_ns_min`]: figures.min, [`${name}_ns_max`]: figures.max };
+}
+
 /** Lets finalizers run: a forced collection and an event-loop turn, `times` times. */
 export async function collect(collectGarbage: () => boolean, times = 3): Promise<void> {
   for (let i = 0; i < times; i++) {

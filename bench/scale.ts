@@ -31,7 +31,7 @@
 import process from "node:process";
 import { measure } from "mitata";
 import { writeResult } from "./write_result.ts";
-import { collect, nanoseconds } from "./rounds.ts";
+import { collect, nanosecondRange, nanoseconds, range } from "./rounds.ts";
 import { rawWidgets } from "./raw_widgets.ts";
 import { registry, runtime, stats } from "../mod.ts";
 import { widgetsLibrary } from "../examples/widgets.ts";
@@ -60,35 +60,30 @@ async function createAndRelease(batch = 10_000, rounds = 7) {
     for (let i = 0; i < batch; i++) windows[i].release();
     releases.push((performance.now() - started) * 1e6 / batch);
   }
-  const summary = (values: number[]) => {
-    values.sort((a, b) => a - b);
-    return { p50: values[Math.floor(rounds / 2)], min: values[0], max: values[rounds - 1] };
-  };
-  return { create: summary(creates), release: summary(releases) };
+  return { create: range(creates), release: range(releases) };
 }
 
 // The live set: bare entries, and a window at every level/512th of it.
 const entries = { slots: new Uint32Array(topLevel), generations: new Uint32Array(topLevel), count: 0 };
 const windows: Window[] = [];
 const sweep: Record<string, number>[] = [];
+/** Adds bare entries until the live set, entries and windows, reaches `size`. */
+function fillTo(size: number): void {
+  while (entries.count + windows.length < size) {
+    const handle = registry.create(0x10_0000 + entries.count * 16);
+    entries.slots[entries.count] = handle.slot;
+    entries.generations[entries.count++] = handle.generation;
+  }
+}
 for (const level of levels) {
   const started = performance.now();
   const stride = level / sampleSize;
   for (const window of windows.splice(0)) window.release();
   for (let i = 0; i < sampleSize; i++) {
-    const end = Math.floor(i * stride);
-    while (entries.count + windows.length < end) {
-      const handle = registry.create(0x10_0000 + entries.count * 16);
-      entries.slots[entries.count] = handle.slot;
-      entries.generations[entries.count++] = handle.generation;
-    }
+    fillTo(Math.floor(i * stride));
     windows.push(w.wg_window_new(0, 0)!);
   }
-  while (entries.count + windows.length < level) {
-    const handle = registry.create(0x10_0000 + entries.count * 16);
-    entries.slots[entries.count] = handle.slot;
-    entries.generations[entries.count++] = handle.generation;
-  }
+  fillTo(level);
   await turn();
   const fillSeconds = (performance.now() - started) / 1000;
   const pointers = windows.map((window) => raw.pointerAt((window as NativeObject).address));
@@ -108,12 +103,8 @@ for (const level of levels) {
     ...nanoseconds("checked_call", checkedCall),
     checked_call_vs_raw: checkedCall.p50 / rawCall.p50,
     ...nanoseconds("lifecycle", lifecycle),
-    create_ns: create.p50,
-    create_ns_min: create.min,
-    create_ns_max: create.max,
-    release_ns: release.p50,
-    release_ns_min: release.min,
-    release_ns_max: release.max,
+    ...nanosecondRange("create", create),
+    ...nanosecondRange("release", release),
   });
   console.log(JSON.stringify(sweep[sweep.length - 1]));
 }

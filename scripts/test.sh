@@ -62,8 +62,7 @@ if [ -n "$bun_pass" ]; then add "$bun_pass" "${bun_fail:-0}"; else add 0 1; fi
 # A short fuzz campaign per runtime (fuzz/campaign.ts), one result each; its failures land in
 # .tools/fuzz-test/corpus/ with their seed and path, and are replayed first by the next run.
 # A fixed set of runs per runtime (seed and count), so the gate checks the same command
-# sequences each time, with every family; `make fuzz` explores with fresh seeds. The seeds are
-# ones that do not reach the keep-alive case still open (fuzz/open/, "Fuzz campaigns" in the README).
+# sequences each time, with every family; `make fuzz` explores with fresh seeds.
 step fuzz-deno "$deno" run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts --time=300 --seed="${FUZZ_SEED_DENO:-1}" --runs="${FUZZ_RUNS_DENO:-200}" --out=.tools/fuzz-test
 if grep -q '^== fuzz campaign (deno): .* 0 failures$' "$logs/fuzz-deno.log"; then add 1 0; else add 0 1; fi
 step fuzz-bun "$bun" fuzz/campaign.ts --time=300 --seed="${FUZZ_SEED_BUN:-2}" --runs="${FUZZ_RUNS_BUN:-500}" --out=.tools/fuzz-test

@@ -3,7 +3,7 @@
 // arguments invalid after the callback, strings SQLite allocates freed once.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { allocator, isValid, newString, stats, string, violationCount } from "../mod.ts";
+import { allocator, dump, isValid, newString, stats, string, violationCount } from "../mod.ts";
 import { sqlite } from "../src/sqlite/library.ts";
 import { createCollation, createFunction, openDatabase, prepare, query, run, type Value, valueOf } from "../src/sqlite/database.ts";
 import { throwsCode } from "./helpers.ts";
@@ -11,24 +11,35 @@ import { throwsCode } from "./helpers.ts";
 const f = sqlite.functions;
 const sqliteBlocks = (since: number) => allocator.liveBlocks(since).filter((b) => b.tag === "sqlite");
 
+/** Notes where a test starts; `assertClean()` then asserts it left no SQLite block and no violation. */
+function watch() {
+  const start = allocator.nextSequence();
+  const violations = violationCount();
+  return {
+    blocks: () => sqliteBlocks(start),
+    assertClean(): void {
+      assert.deepEqual(sqliteBlocks(start), []);
+      assert.equal(violationCount(), violations);
+    },
+  };
+}
+
 describe("SQLite under custody", () => {
   it("allocates through the tracked allocator, and frees it all when the connection closes", () => {
-    const start = allocator.nextSequence();
-    const violations = violationCount();
+    const watched = watch();
     const db = openDatabase(":memory:");
     run(db, "create table t(x)");
     run(db, "insert into t values (1), (2), (3)");
-    const blocks = sqliteBlocks(start);
+    const blocks = watched.blocks();
     assert.ok(blocks.some((b) => b.address === db.address), "the connection is a tracked block");
     assert.equal(blocks.reduce((sum, b) => sum + b.size, 0) > 0, true);
     assert.equal(f.sqlite3_memory_used(), allocator.liveBlocks().filter((b) => b.tag === "sqlite").reduce((sum, b) => sum + b.size, 0));
     db.release();
-    assert.deepEqual(sqliteBlocks(start), []);
-    assert.equal(violationCount(), violations);
+    watched.assertClean();
   });
 
   it("makes statements children of their connection: closing it finalizes them once", () => {
-    const violations = violationCount();
+    const watched = watch();
     const db = openDatabase(":memory:");
     const statement = prepare(db, "select 1");
     assert.equal(statement.state, "child");
@@ -41,7 +52,7 @@ describe("SQLite under custody", () => {
     throwsCode(() => f.sqlite3_step(statement), "INVALID_OBJECT", /parent|Connection/);
     throwsCode(() => f.sqlite3_finalize(statement), "INVALID_OBJECT");
     throwsCode(() => f.sqlite3_errcode(db), "INVALID_OBJECT");
-    assert.equal(violationCount(), violations);
+    watched.assertClean();
   });
 
   it("knows a statement's connection, and refuses a statement where a connection goes", () => {
@@ -53,7 +64,7 @@ describe("SQLite under custody", () => {
   });
 
   it("reads and writes blobs, which die with their connection", () => {
-    const start = allocator.nextSequence();
+    const watched = watch();
     const db = openDatabase(":memory:");
     run(db, "create table b(data)");
     run(db, "insert into b values (zeroblob(16))");
@@ -72,12 +83,11 @@ describe("SQLite under custody", () => {
     throwsCode(() => f.sqlite3_blob_bytes(closed), "INVALID_OBJECT");
     db.release();
     throwsCode(() => f.sqlite3_blob_bytes(blob), "INVALID_OBJECT");
-    assert.deepEqual(sqliteBlocks(start), []);
+    watched.assertClean();
   });
 
   it("keeps a backup's source open until the backup is finished", () => {
-    const start = allocator.nextSequence();
-    const violations = violationCount();
+    const watched = watch();
     const source = openDatabase(":memory:");
     run(source, "create table t(x)");
     run(source, "insert into t values (41), (42)");
@@ -85,18 +95,18 @@ describe("SQLite under custody", () => {
     using main = newString("main");
     const backup = f.custody_sqlite_backup_init(destination, main, source, main)!;
     assert.equal(backup.state, "child");
+    assert.equal(dump(source).keepAlive, 1, "libcustody_sqlite keeps the source alive for the backup");
     source.release(); // invalid to JS at once, closed natively only once the backup is done
     throwsCode(() => f.sqlite3_errcode(source), "INVALID_OBJECT");
     assert.equal(f.sqlite3_backup_step(backup, -1), 101);
     assert.equal(f.custody_sqlite_backup_finish(backup), 0);
     assert.deepEqual(query(destination, "select sum(x) as total from t"), [{ total: 83 }]);
     destination.release();
-    assert.deepEqual(sqliteBlocks(start), []);
-    assert.equal(violationCount(), violations);
+    watched.assertClean();
   });
 
   it("finishes an unfinished backup with its destination", () => {
-    const start = allocator.nextSequence();
+    const watched = watch();
     const source = openDatabase(":memory:");
     const destination = openDatabase(":memory:");
     using main = newString("main");
@@ -104,7 +114,7 @@ describe("SQLite under custody", () => {
     destination.release();
     throwsCode(() => f.sqlite3_backup_step(backup, 1), "INVALID_OBJECT");
     source.release();
-    assert.deepEqual(sqliteBlocks(start), []);
+    watched.assertClean();
   });
 
   it("invalidates a UDF's arguments when the callback returns", () => {

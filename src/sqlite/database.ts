@@ -89,17 +89,43 @@ function bindValue(db: Connection, statement: Statement, index: number, value: S
   if (status !== 0) failure(db, `bind parameter ${index}`);
 }
 
-function column(statement: Statement, index: number): SqlValue {
-  switch (f.sqlite3_column_type(statement, index)) {
+/** How to read a value where SQLite keeps it: a statement's result column, or a UDF's argument. */
+interface Getters<Source> {
+  type(source: Source, index: number): number;
+  integer(source: Source, index: number): number;
+  real(source: Source, index: number): number;
+  bytes(source: Source, index: number): number;
+  text(source: Source, index: number): number;
+}
+
+const columnGetters: Getters<Statement> = {
+  type: (statement, index) => f.sqlite3_column_type(statement, index),
+  integer: (statement, index) => f.sqlite3_column_int64(statement, index),
+  real: (statement, index) => f.sqlite3_column_double(statement, index),
+  bytes: (statement, index) => f.sqlite3_column_bytes(statement, index),
+  text: (statement, index) => f.sqlite3_column_text(statement, index),
+};
+
+const argumentGetters: Getters<Value> = {
+  type: (value) => f.sqlite3_value_type(value),
+  integer: (value) => f.sqlite3_value_int64(value),
+  real: (value) => f.sqlite3_value_double(value),
+  bytes: (value) => f.sqlite3_value_bytes(value),
+  text: (value) => f.sqlite3_value_text(value),
+};
+
+/** The JS value of `source`'s value at `index`, by its SQLite type. */
+function decode<Source>(getters: Getters<Source>, source: Source, index: number): SqlValue {
+  switch (getters.type(source, index)) {
     case INTEGER:
-      return f.sqlite3_column_int64(statement, index);
+      return getters.integer(source, index);
     case FLOAT:
-      return f.sqlite3_column_double(statement, index);
+      return getters.real(source, index);
     case NULL:
       return null;
     default: {
-      const bytes = f.sqlite3_column_bytes(statement, index);
-      return bytes === 0 ? "" : string(f.sqlite3_column_text(statement, index), bytes);
+      const bytes = getters.bytes(source, index);
+      return bytes === 0 ? "" : string(getters.text(source, index), bytes);
     }
   }
 }
@@ -113,7 +139,7 @@ export function rows(db: Connection, statement: Statement): Record<string, SqlVa
     const status = f.sqlite3_step(statement);
     if (status === DONE) return result;
     if (status !== ROW) failure(db, "step");
-    result.push(Object.fromEntries(names.map((name, i) => [name, column(statement, i)])));
+    result.push(Object.fromEntries(names.map((name, i) => [name, decode(columnGetters, statement, i)])));
   }
 }
 
@@ -135,18 +161,7 @@ export function run(db: Connection, sql: string, parameters: readonly SqlValue[]
 
 /** The JS value of a UDF argument, read while it is valid (during the callback). */
 export function valueOf(value: Value): SqlValue {
-  switch (f.sqlite3_value_type(value)) {
-    case INTEGER:
-      return f.sqlite3_value_int64(value);
-    case FLOAT:
-      return f.sqlite3_value_double(value);
-    case NULL:
-      return null;
-    default: {
-      const bytes = f.sqlite3_value_bytes(value);
-      return bytes === 0 ? "" : string(f.sqlite3_value_text(value), bytes);
-    }
-  }
+  return decode(argumentGetters, value, 0);
 }
 
 function setResult(context: Context, result: SqlValue): void {

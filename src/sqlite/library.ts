@@ -61,7 +61,6 @@ export const sqliteDeclaration = {
 
     // Connections.
     custody_sqlite_open: { parameters: [text, "i32"], result: { object: "Connection", ownership: "own" } },
-    sqlite3_close_v2: { parameters: [{ object: "Connection", invalidates: true }], result: "i32" },
     sqlite3_errcode: { parameters: [connection], result: "i32" },
     sqlite3_errmsg: { parameters: [connection], result: "pointer" },
     sqlite3_changes: { parameters: [connection], result: "i32" },
@@ -187,6 +186,3 @@ function open() {
  * ```
  */
 export const sqlite = open();
-
-/** The bound functions, by their C names. */
-export const sqliteFunctions: typeof sqlite.functions = sqlite.functions;
