@@ -26,6 +26,7 @@ SEED ?=
 WORKERS ?= 1
 OUT ?= .fuzz
 FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --workers=$(WORKERS) --out=$(OUT) $(if $(SEED),--seed=$(SEED))
+SQLITE_FUZZ_ARGS = --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED))
 
 .PHONY: all install build test demo bench valgrind fuzz fuzz-native clean sqlite-demo mutants
 
@@ -81,14 +82,15 @@ valgrind: install
 	cd zig && $(ZIG) build test-binary -Dcpu=baseline
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite zig/zig-out/bin/custody-tests
 
-# The fuzz campaign (fuzz/campaign.ts): model-based runs over the widgets library, per runtime.
+# The fuzz campaigns, per runtime: model-based runs over the widgets library (fuzz/campaign.ts),
+# then over SQLite (fuzz/sqlite/campaign.ts, one process, writing to OUT-sqlite).
 #   make fuzz RUNTIME=deno|bun|both TIME=seconds RUNS=n SEED=n WORKERS=n OUT=folder
 fuzz: build
 	@status=0; \
 	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
 	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/campaign.ts $(FUZZ_ARGS) || status=1; fi; \
-	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
-	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/sqlite/campaign.ts --time=$(TIME) --runs=$(RUNS) --out=$(OUT)-sqlite $(if $(SEED),--seed=$(SEED)) || status=1; fi; \
+	if [ "$(RUNTIME)" != bun ]; then $(DENO) run --allow-all --v8-flags=--expose-gc fuzz/sqlite/campaign.ts $(SQLITE_FUZZ_ARGS) || status=1; fi; \
+	if [ "$(RUNTIME)" != deno ]; then $(BUN) fuzz/sqlite/campaign.ts $(SQLITE_FUZZ_ARGS) || status=1; fi; \
 	exit $$status
 
 # The proof of the campaign's power (fuzz/mutants.ts): each named ownership bug of fuzz/mutations.ts

@@ -14,74 +14,24 @@
  */
 import fc from "fast-check";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { runtime } from "../src/ffi/mod.ts";
 import { events, states } from "../src/ownership/transitions.ts";
-import { commandCounts, FuzzFailure, type FuzzCommand, rebuild, type Recipe, recipeFromJson, recipeToJson, run } from "./command.ts";
+import { commandCounts, type FuzzCommand, rebuild, run } from "./command.ts";
+import { campaignOptions, cliArgs } from "./cli.ts";
+import { type CorpusEntry, corpusFiles, entryOf, fileOf, foundBy, formatEntry, nextSeed, notReplayable, parseEntry, saveStats } from "./corpus.ts";
 import { pairIndex, reachablePairs } from "./model.ts";
 import { commandsOf, coverage, legacyMaxCommands, maxCommands, property, propertyOf, runCommands } from "./run.ts";
 import { counters } from "./system.ts";
 
-/** One saved failure. */
-export interface CorpusEntry {
-  readonly signature: string;
-  /**
-   * The commands the failing run ran, as their recipes: what a replay runs. Entries saved
-   * before recipes were saved have none, and replay by seed and path.
-   */
-  readonly commands?: readonly Recipe[];
-  readonly seed: number;
-  readonly path: string;
-  readonly counterexample: string;
-  readonly code: string;
-  readonly runtime: string;
-  readonly message: string;
-  /** The run length bound the seed and path were found under (600 when absent). */
-  readonly maxCommands?: number;
-}
-
-/** An entry as its file holds it: one command a line, so that a diff of two entries reads. */
-export function formatEntry(entry: CorpusEntry): string {
-  const { commands, ...rest } = entry;
-  const head = JSON.stringify(rest, null, 2);
-  if (commands === undefined) return head + "\n";
-  const lines = commands.map((recipe) => `    ${JSON.stringify(recipeToJson(recipe))}`);
-  return `${head.slice(0, -2)},\n  "commands": [\n${lines.join(",\n")}\n  ]\n}\n`;
-}
-
-/** The entry a corpus file holds. */
-export function parseEntry(text: string): CorpusEntry {
-  const json = JSON.parse(text) as CorpusEntry & { commands?: unknown[] };
-  return { ...json, commands: json.commands?.map(recipeFromJson) };
-}
-
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
-const time = Number(args.time ?? 60), runsLimit = Number(args.runs ?? 0), workers = Math.max(1, Number(args.workers ?? 1));
-const out = args.out ?? ".fuzz";
+const args = cliArgs();
+const { time, runs: runsLimit, out, seed: seed0 } = campaignOptions(args, ".fuzz");
+const workers = Math.max(1, Number(args.workers ?? 1));
 const stopAtFirst = args.stop === "first";
-const seed0 = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
-
-function entryOf(error: unknown, found: { seed: number; path: string; counterexample: string; bound?: number }): CorpusEntry {
-  const failure = error instanceof FuzzFailure ? error : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  const code = failure?.code ?? "THROWN";
-  const command = failure?.command.replace(/\(.*/, "") ?? "unknown";
-  return {
-    signature: `${failure?.oracle ?? "error"}:${command}:${code}`,
-    commands: commandsOf(error),
-    seed: found.seed,
-    path: found.path,
-    counterexample: found.counterexample,
-    code,
-    runtime: runtime.name,
-    message,
-    maxCommands: found.bound ?? maxCommands,
-  };
-}
 
 function entryOfRun(details: fc.RunDetails<[Iterable<FuzzCommand>]>, bound: number = maxCommands): CorpusEntry {
-  return entryOf(details.errorInstance, { seed: details.seed, path: details.counterexamplePath ?? "", counterexample: String(details.counterexample?.[0] ?? ""), bound });
+  return entryOf(details.errorInstance, { ...foundBy(details, bound), commands: commandsOf(details.errorInstance) });
 }
 
 /**
@@ -97,7 +47,8 @@ export async function replay(entry: Pick<CorpusEntry, "commands" | "seed" | "pat
       await runCommands(commands);
       return undefined;
     } catch (error) {
-      return entryOf(error, { seed: entry.seed, path: entry.path, counterexample: run.ran.map(String).join(","), bound: entry.maxCommands });
+      const found = { seed: entry.seed, path: entry.path, counterexample: run.ran.map(String).join(","), bound: entry.maxCommands ?? maxCommands };
+      return entryOf(error, { ...found, commands: commandsOf(error) });
     }
   }
   const bound = entry.maxCommands ?? legacyMaxCommands;
@@ -118,17 +69,6 @@ async function settle(): Promise<void> {
     if (now.liveObjects === before.liveObjects && now.liveEntries === before.liveEntries) return;
     before = now;
   }
-}
-
-function corpusFiles(where: string): string[] {
-  if (!existsSync(where)) return [];
-  if (where.endsWith(".json")) return [where];
-  return readdirSync(where).filter((f) => f.endsWith(".json")).sort().map((f) => `${where}/${f}`);
-}
-
-/** The seed after `seed`, in a worker and for the worker that takes over from one. */
-function nextSeed(seed: number): number {
-  return (seed * 1103515245 + 12345) % 2 ** 31;
 }
 
 /**
@@ -163,7 +103,7 @@ async function worker(): Promise<void> {
 
 function workerCommand(seconds: number, runs: number, seed: number): [string, string[]] {
   const script = runtime.pathOf(new URL(import.meta.url));
-  const pass = [...(stopAtFirst ? ["--stop=first"] : []), `--worker=true`, `--time=${seconds}`, `--runs=${runs}`, `--seed=${seed}`];
+  const pass = [`--worker=true`, `--time=${seconds}`, `--runs=${runs}`, `--seed=${seed}`];
   if (runtime.name === "bun") return [process.execPath, [script, ...pass]];
   return [process.execPath, ["run", "--allow-all", "--v8-flags=--expose-gc", script, ...pass]];
 }
@@ -212,6 +152,11 @@ async function main(): Promise<number> {
   const saved = [...corpusFiles(`${out}/corpus`), ...(args.replay ? corpusFiles(args.replay) : [])];
   for (const file of saved) {
     const entry = parseEntry(readFileSync(file, "utf8"));
+    const skipped = notReplayable(entry);
+    if (skipped !== undefined) {
+      console.log(`replay ${file}: ${skipped}`);
+      continue;
+    }
     const still = await replay(entry);
     console.log(`replay ${file}: ${still === undefined ? "passes" : `fails (${still.signature})`}`);
     if (still !== undefined) found(still);
@@ -240,6 +185,10 @@ async function main(): Promise<number> {
   const timer = setInterval(progress, 1000);
   const children = new Set<ReturnType<typeof spawn>>();
   const deadline = started + time * 1000;
+  /** Ends every worker but `child`: once the first failure is all that is asked for, their runs add nothing. */
+  const stopOthers = (child: ReturnType<typeof spawn>) => {
+    for (const other of children) if (other !== child) other.kill();
+  };
   /** One worker process; resolves with its last report (undefined if it sent none). */
   const spawnWorker = (seconds: number, runs: number, seed: number) =>
     new Promise<WorkerReport | undefined>((resolve) => {
@@ -268,7 +217,7 @@ async function main(): Promise<number> {
         Object.assign(report, { failed: true, seed: nextSeed(checking) });
         reported = true;
         child.kill("SIGKILL");
-        if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
+        if (stopAtFirst) stopOthers(child);
       }, 1000);
       child.stdout.on("data", (chunk: Uint8Array) => {
         heard = Date.now();
@@ -283,8 +232,7 @@ async function main(): Promise<number> {
             checking = message.checking;
           } else if (message.failure) {
             found(parseEntry(message.failure as string));
-            // The other workers' runs add nothing once the first failure is all that is asked for.
-            if (stopAtFirst) for (const other of children) if (other !== child) other.kill();
+            if (stopAtFirst) stopOthers(child);
           } else {
             Object.assign(report, message);
             reported = true;
@@ -295,7 +243,7 @@ async function main(): Promise<number> {
         clearInterval(watchdog);
         children.delete(child);
         const killed = hung || stopAtFirst && firstFailure !== undefined;
-        if (code !== 0 && !killed && !report.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: 0, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker exited with ${code ?? "a signal"}` });
+        if (code !== 0 && !killed && !report.done) found({ signature: `crash:worker:${code ?? "signal"}`, seed: checking, path: "", counterexample: "", code: "CRASH", runtime: runtime.name, message: `worker exited with ${code ?? "a signal"}` });
         resolve(reported ? report : undefined);
       });
     });
@@ -318,10 +266,7 @@ async function main(): Promise<number> {
   const elapsed = (Date.now() - started) / 1000;
   const { runs, commands, counts, matrix } = total();
   const covered = reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] > 0);
-  for (const entry of failures.values()) {
-    const file = `${out}/corpus/${entry.signature.replace(/[^A-Za-z0-9_-]+/g, "_")}.json`;
-    writeFileSync(file, formatEntry(entry));
-  }
+  for (const entry of failures.values()) writeFileSync(fileOf(out, entry), formatEntry(entry));
   const stats = {
     runtime: runtime.name,
     start_time: Math.floor(started / 1000),
@@ -341,14 +286,14 @@ async function main(): Promise<number> {
     transition_coverage: { covered: covered.length, reachable: reachablePairs.length, holes: reachablePairs.filter(([s, e]) => matrix[pairIndex(s, e)] === 0).map(([s, e]) => `${s} x ${e}`) },
     coverage_matrix: Object.fromEntries(states.map((s) => [s, Object.fromEntries(events.map((e) => [e, matrix[pairIndex(s, e)]]))])),
   };
-  const statsFile = `${out}/stats.json`;
-  const all = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")) : {};
-  all[runtime.name] = stats;
-  writeFileSync(statsFile, JSON.stringify(all, null, 2) + "\n");
+  saveStats(out, stats);
   console.log(`\n== fuzz campaign (${runtime.name}): ${runs} runs, ${commands} commands in ${elapsed.toFixed(1)} s (${stats.commands_per_sec.toFixed(0)} commands/s), ${failures.size} failures`);
   console.log(`transition coverage: ${covered.length}/${reachablePairs.length} reachable state x event pairs`);
   console.log(table(matrix));
-  for (const entry of failures.values()) console.log(`FAILURE ${entry.signature}: ${entry.message}\n  replay: --replay=${out}/corpus/${entry.signature.replace(/[^A-Za-z0-9_-]+/g, "_")}.json (seed ${entry.seed}, path ${entry.path})`);
+  for (const entry of failures.values()) {
+    const how = notReplayable(entry) ?? `replay: --replay=${fileOf(out, entry)} (seed ${entry.seed}, path ${entry.path})`;
+    console.log(`FAILURE ${entry.signature}: ${entry.message}\n  ${how}`);
+  }
   return failures.size === 0 ? 0 : 1;
 }
 

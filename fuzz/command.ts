@@ -10,6 +10,7 @@
 import fc from "fast-check";
 import { CustodyError, type ErrorCode } from "../src/errors.ts";
 import { type Event, refusedWhileKeptAlive } from "../src/ownership/transitions.ts";
+import { violationCount } from "../src/stats.ts";
 import type { Model, NativeModel, WrapperModel } from "./model.ts";
 import { counters, type Real } from "./system.ts";
 
@@ -43,13 +44,7 @@ export class FuzzFailure extends Error {
 export const commandCounts = new Map<string, number>();
 
 /** The counters at the start of a run: the oracles compare differences. */
-export interface Baseline {
-  readonly violations: number;
-  readonly deadCalls: number;
-  readonly liveObjects: number;
-  readonly liveEntries: number;
-  readonly liveBlocks: number;
-}
+export type Baseline = ReturnType<typeof counters>;
 
 /** Holds the baseline of the current run and the commands it ran so far (set by the runner). */
 export const run = { baseline: undefined as Baseline | undefined, ran: [] as Step[] };
@@ -58,12 +53,26 @@ export const run = { baseline: undefined as Baseline | undefined, ran: [] as Ste
 export function checkOracles(model: Model, command: string): void {
   const base = run.baseline!;
   const now = counters();
-  if (now.violations !== base.violations) fail("allocator", command, "VIOLATION", `the tracked allocator reported ${now.violations - base.violations} violations`);
+  checkViolations(command, base.violations, now.violations);
   if (now.deadCalls !== base.deadCalls) fail("dead-call", command, "DEAD_CALL", `${now.deadCalls - base.deadCalls} calls reached the library with a dead object`);
   const objects = now.liveObjects - base.liveObjects, expectedObjects = model.liveNatives();
   if (objects !== expectedObjects) fail("live-objects", command, "LIVE_OBJECTS", `${objects} native objects live, the model expects ${expectedObjects}`);
   const entries = now.liveEntries - base.liveEntries, expectedEntries = model.liveEntries();
   if (entries !== expectedEntries) fail("registry", command, "LIVE_ENTRIES", `${entries} registry entries live, the model expects ${expectedEntries}`);
+}
+
+/** The allocator oracle: no violation since the count was `since` (`now` is the count now). */
+export function checkViolations(command: string, since: number, now: number = violationCount()): void {
+  if (now !== since) fail("allocator", command, "VIOLATION", `the tracked allocator reported ${now - since} violations`);
+}
+
+/**
+ * The destructor oracle: a JS destructor ran once if the table destroyed its object (release,
+ * dispose or collect while owned), never otherwise. `what` names the object in the message.
+ */
+export function checkDestructorRuns(wrapper: WrapperModel, runs: number, what: string, command: string): void {
+  const expected = wrapper.destroyed ? 1 : 0;
+  if (runs !== expected) fail("destructor", command, "DESTRUCTOR_RUNS", `the ${what} ran ${runs} times, the model expects ${expected}`);
 }
 
 /** Throws a {@linkcode FuzzFailure}. */

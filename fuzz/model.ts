@@ -48,6 +48,8 @@ export interface WrapperModel {
   held: boolean;
   /** Its finalizer ran. */
   collected: boolean;
+  /** The table's `destroy` effect happened to it: custody ran (or deferred) its destructor. */
+  destroyed: boolean;
   /** What `source` keep-alive slot this renderer fills (renderers only). */
   keeps: WrapperModel | undefined;
 }
@@ -101,7 +103,7 @@ export class Model {
 
   /** A new wrapper on a new registry entry for `native`. */
   addWrapper(native: NativeModel, state: State): WrapperModel {
-    const wrapper: WrapperModel = { id: this.wrappers.length, native, state, cause: undefined, held: true, collected: false, keeps: undefined };
+    const wrapper: WrapperModel = { id: this.wrappers.length, native, state, cause: undefined, held: true, collected: false, destroyed: false, keeps: undefined };
     this.wrappers.push(wrapper);
     this.heldVersion++;
     native.entry = wrapper;
@@ -131,6 +133,7 @@ export class Model {
     wrapper.state = prediction.to;
     switch (prediction.effect) {
       case "destroy":
+        wrapper.destroyed = true;
         this.dropEntry(wrapper);
         this.destroyKept(wrapper.native);
         break;

@@ -20,10 +20,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { cliArgs } from "./cli.ts";
 import { isNative, type Mutation, mutations } from "./mutations.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]));
+const args = cliArgs();
 const budget = Number(args.time ?? 60);
 const runtimes = (args.runtime ?? "both") === "both" ? ["deno", "bun"] : [args.runtime];
 const only = args.only === undefined ? undefined : new Set(args.only.split(","));

@@ -9,7 +9,7 @@ import { widgetsDeclaration, widgetsPath } from "../examples/widgets.ts";
 import { bind, type Wrapper } from "../src/bindings/bind.ts";
 import type { Declaration } from "../src/bindings/declaration.ts";
 import { runtime } from "../src/ffi/mod.ts";
-import { addressOf, type NativeObject } from "../src/ownership/wrapper.ts";
+import { addressOf, NativeObject } from "../src/ownership/wrapper.ts";
 import { counter, violationCount } from "../src/stats.ts";
 
 /** The widgets declaration and, under other names, the same functions with other ownership hints. */
@@ -101,6 +101,16 @@ export class Real {
     this.#inner[id] = this.#innerWeak[id]?.deref();
     this.#innerWeak[id] = undefined;
     return object;
+  }
+
+  /**
+   * The registry wrapper behind the held object `id`: the one it was added with (a Pointer's
+   * owner, a Capsule's wrapper), else the object itself when it is a NativeObject.
+   */
+  registryObject(id: number): NativeObject | undefined {
+    const object = this.held[id];
+    if (object === undefined) return undefined;
+    return (this.#inner[id] as NativeObject | undefined) ?? (object instanceof NativeObject ? object : undefined);
   }
 
   /** Whether the registry wrapper of the dropped object `id` was collected: custody's finalizer is due. */

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { formatEntry, parseEntry, replay } from "../fuzz/campaign.ts";
+import { replay } from "../fuzz/campaign.ts";
+import { formatEntry, notReplayable, parseEntry } from "../fuzz/corpus.ts";
 import { rebuild } from "../fuzz/command.ts";
 import { Model } from "../fuzz/model.ts";
 import { families } from "../fuzz/run.ts";
@@ -41,6 +42,15 @@ describe("fuzz regression corpus", () => {
     } finally {
       Model.prototype.liveNatives = liveNatives;
     }
+  });
+
+  it("skips hung and crashed workers' entries, which saved no run, and says which seed reruns them", () => {
+    const base = { seed: 1234, path: "", counterexample: "", runtime: "r", message: "m" };
+    for (const code of ["HANG", "CRASH"]) {
+      const reason = notReplayable({ ...base, signature: `w:worker:${code}`, code });
+      assert.ok(reason?.includes("--seed=1234"), reason);
+    }
+    assert.equal(notReplayable({ ...base, signature: "live-objects:newWindow:LIVE_OBJECTS", code: "LIVE_OBJECTS", commands: [["newWindow", null]] }), undefined);
   });
 
   it("rebuilds generated commands exactly from their saved form", () => {

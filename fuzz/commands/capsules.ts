@@ -11,10 +11,11 @@
  */
 import fc from "fast-check";
 import { Capsule, capsuleWrapper } from "../../src/capsule.ts";
+import type { ErrorCode } from "../../src/errors.ts";
 import { native } from "../../src/native/library.ts";
 import { outParameters, utf8 } from "../../src/native/scratch.ts";
 import * as registry from "../../src/registry.ts";
-import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, step } from "../command.ts";
+import { checkDestructorRuns, command, expectOutcome, fail, type Family, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, NativeModel, WrapperModel } from "../model.ts";
 import type { Real } from "../system.ts";
 
@@ -81,11 +82,8 @@ const fromNative = command("capsuleFromNative", fc.tuple(name, fc.boolean()), ([
 );
 
 /** The error get() and consume() raise before anything changes: used when invalid, then the exact name. */
-function refusal(model: Model, wrapper: WrapperModel, n: Name): "INVALID_OBJECT" | "NAME_MISMATCH" | undefined {
-  model.count(wrapper, "use");
-  const use = model.predict(wrapper, "use");
-  if (!use.allowed) return use.code as "INVALID_OBJECT";
-  return facts(wrapper).name === n ? undefined : "NAME_MISMATCH";
+function refusal(model: Model, wrapper: WrapperModel, n: Name): ErrorCode | undefined {
+  return refusalOf(model, [[wrapper, "use"]]) ?? (facts(wrapper).name === n ? undefined : "NAME_MISMATCH");
 }
 
 const get = command("capsuleGet", fc.tuple(index, name), ([i, n]) =>
@@ -149,9 +147,7 @@ const nativeDestroy = command("capsuleNativeDestroy", index, (i) =>
 /** A capsule's JS destructor ran once if the registry destroyed it (release, dispose, collect), never otherwise. */
 function checkRuns(wrapper: WrapperModel, label: string): void {
   const record = facts(wrapper);
-  if (!record.hasDestructor) return;
-  const expected = wrapper.state === "invalid" && (wrapper.cause === "release" || wrapper.cause === "dispose" || wrapper.cause === "collect") ? 1 : 0;
-  if (record.runs !== expected) fail("destructor", label, "DESTRUCTOR_RUNS", `the destructor of capsule ${wrapper.id} ran ${record.runs} times, the model expects ${expected}`);
+  if (record.hasDestructor) checkDestructorRuns(wrapper, record.runs, `destructor of capsule ${wrapper.id}`, label);
 }
 
 /** The end of a run: capsules native code still owns are destroyed by it; destructor runs checked. */

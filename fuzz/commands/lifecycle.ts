@@ -6,9 +6,10 @@
  */
 import fc from "fast-check";
 import type { NativeObject } from "../../src/ownership/wrapper.ts";
-import { command, expectOutcome, fail, type Family, guardable, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
+import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
 import { collect, lib, type Real } from "../system.ts";
+import { anyUsable, usable } from "./parents.ts";
 
 function created(model: Model, real: Real, kind: string, object: NativeObject | null, label: string): void {
   if (object === null) fail("outcome", label, "NULL", "a factory returned null");
@@ -25,11 +26,9 @@ const newWidget = command("newWidget", fc.boolean(), (button) =>
     created(model, real, "Widget", button ? lib.wg_button_new(0, 0) : lib.wg_label_new(0, 0), label))
 );
 
-const widgets = (model: Readonly<Model>) => heldWrappers(model as Model, "Widget").filter(guardable);
-
 const clone = command("clone", index, (n) =>
-  step("clone", `widget ${n}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
-    const source = pick(widgets(model), n)!;
+  step("clone", `widget ${n}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
+    const source = pick(usable(model, "Widget"), n)!;
     const code = refusalOf(model, [[source, "use"]]);
     const copy = expectOutcome(label, code, () => lib.wg_widget_clone(real.get<"Widget">(source.id)));
     if (code !== undefined) return;
@@ -39,8 +38,8 @@ const clone = command("clone", index, (n) =>
 );
 
 const setVisible = command("setVisible", fc.tuple(index, fc.boolean()), ([n, visible]) =>
-  step("setVisible", `widget ${n}, ${visible}`, (m) => heldWrappers(m as Model, "Widget").some(guardable), (model, real, label) => {
-    const widget = pick(widgets(model), n)!;
+  step("setVisible", `widget ${n}, ${visible}`, (m) => anyUsable(m, "Widget"), (model, real, label) => {
+    const widget = pick(usable(model, "Widget"), n)!;
     const code = refusalOf(model, [[widget, "use"]]);
     const status = expectOutcome(label, code, () => lib.wg_widget_set_visible(real.get<"Widget">(widget.id), visible ? 1 : 0));
     if (code !== undefined) return;
@@ -49,13 +48,11 @@ const setVisible = command("setVisible", fc.tuple(index, fc.boolean()), ([n, vis
   })
 );
 
-const anyHeld = (model: Readonly<Model>) => heldWrappers(model as Model).filter(guardable);
-
 /** release() or [Symbol.dispose]() on any wrapper JS holds, valid or not. */
 function letGo(event: "release" | "dispose") {
   return command(event, index, (n) =>
-    step(event, `object ${n}`, (m) => heldWrappers(m as Model).some(guardable), (model, real, label) => {
-      const wrapper = pick(anyHeld(model), n)!;
+    step(event, `object ${n}`, (m) => anyUsable(m), (model, real, label) => {
+      const wrapper = pick(usable(model), n)!;
       const prediction = model.apply(wrapper, event);
       const object = real.get(wrapper.id);
       expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => event === "release" ? object.release() : object[Symbol.dispose]());

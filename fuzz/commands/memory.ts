@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import * as allocator from "../../src/allocator.ts";
-import type { CustodyError } from "../../src/errors.ts";
+import type { ErrorCode } from "../../src/errors.ts";
 import { runtime } from "../../src/ffi/mod.ts";
 import { addressof, alloc, array, cast, fromBuffer, gc, Pointer, types } from "../../src/memory/mod.ts";
 import { locate } from "../../src/memory/pointer.ts";
@@ -19,7 +19,7 @@ import { libraryPath } from "../../src/native/library.ts";
 import { symbolAddress } from "../../src/native/symbol_address.ts";
 import { handleOf, type NativeObject } from "../../src/ownership/wrapper.ts";
 import * as registry from "../../src/registry.ts";
-import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, step } from "../command.ts";
+import { checkDestructorRuns, command, expectOutcome, fail, type Family, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, NativeModel, WrapperModel } from "../model.ts";
 import type { Real } from "../system.ts";
 
@@ -34,8 +34,6 @@ interface Block {
   readonly view: Int32Array | undefined;
   /** The buffer was detached behind custody's back (structuredClone with a transfer list). */
   detached: boolean;
-  /** Its destructor was cancelled: JS frees it. */
-  disowned: boolean;
   /** Runs of its JS destructor, as observed. */
   runs: number;
   /** Pointers derived from it that JS holds (with its own pointer: dropped with it). */
@@ -68,7 +66,7 @@ function ownerOf(pointer: Pointer): NativeObject {
 
 function added(model: Model, real: Real, source: Source, pointer: Pointer, n: number, view?: Int32Array): Block {
   const wrapper = model.addWrapper(model.addNative(kinds[source]), "owned");
-  const block: Block = { source, words: new Array(n).fill(0), address: pointer.address, view, detached: false, disowned: false, runs: 0, derived: 0, clone: undefined };
+  const block: Block = { source, words: new Array(n).fill(0), address: pointer.address, view, detached: false, runs: 0, derived: 0, clone: undefined };
   blocks.set(wrapper.native, block);
   real.add(pointer, block.address, ownerOf(pointer));
   return block;
@@ -79,10 +77,9 @@ function added(model: Model, real: Real, source: Source, pointer: Pointer, n: nu
  * owner is invalid; for a pinned buffer detached behind custody's back, BUFFER_DETACHED, and
  * custody learns then that the memory is gone (`nativeDestroyed`).
  */
-function useOf(model: Model, wrapper: WrapperModel): CustodyError["code"] | undefined {
-  model.count(wrapper, "use");
-  const use = model.predict(wrapper, "use");
-  if (!use.allowed) return use.code;
+function useOf(model: Model, wrapper: WrapperModel): ErrorCode | undefined {
+  const refused = refusalOf(model, [[wrapper, "use"]]);
+  if (refused !== undefined) return refused;
   if (blockOf(wrapper).detached) {
     model.destroyNotified(wrapper.native);
     return "BUFFER_DETACHED";
@@ -219,7 +216,7 @@ const readRoot = command("memRead", index, (i) =>
 /** cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it (refused). */
 const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, derived]) =>
   step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => hasBlock(m), (model, real, label) => {
-    const wrapper = pick(anyBlock(model), i)!, block = blockOf(wrapper);
+    const wrapper = pick(anyBlock(model), i)!;
     if (derived) {
       const code = useOf(model, wrapper) ?? "NOT_OWNER";
       expectOutcome(label, code, () => cast(types.i32, pointerOf(real, wrapper)).cancelDestructor());
@@ -227,7 +224,6 @@ const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, d
     }
     const prediction = model.apply(wrapper, "disown");
     expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => pointerOf(real, wrapper).cancelDestructor());
-    if (prediction.allowed) block.disowned = true;
   })
 );
 
@@ -235,8 +231,7 @@ const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, d
 function freeDisowned(model: Model, real: Real, wrapper: WrapperModel): void {
   const block = blockOf(wrapper);
   if (block.source !== "pinned") allocator.free(block.address);
-  const handle = handleOf(ownerOf(pointerOf(real, wrapper)));
-  registry.notifyDestroyed(handle);
+  registry.notifyDestroyed(handleOf(real.registryObject(wrapper.id)!));
   model.destroyNotified(wrapper.native);
 }
 
@@ -280,10 +275,7 @@ const detach = command("detachBuffer", fc.tuple(index, fc.boolean(), fc.constant
 /** The JS destructor of a block ran once if the registry destroyed it, never otherwise. */
 function checkRuns(wrapper: WrapperModel, label: string): void {
   const block = blockOf(wrapper);
-  if (block.source !== "gcJs") return;
-  const destroyed = wrapper.state === "invalid" && !block.disowned && (wrapper.cause === "release" || wrapper.cause === "dispose" || wrapper.cause === "collect");
-  const expected = destroyed ? 1 : 0;
-  if (block.runs !== expected) fail("destructor", label, "DESTRUCTOR_RUNS", `the JS destructor of block ${wrapper.id} ran ${block.runs} times, the model expects ${expected}`);
+  if (block.source === "gcJs") checkDestructorRuns(wrapper, block.runs, `JS destructor of block ${wrapper.id}`, label);
 }
 
 /** The end of a run: disowned blocks are freed (their wrapper collected or not), destructor runs checked. */

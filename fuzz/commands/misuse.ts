@@ -7,9 +7,9 @@
  * @module
  */
 import fc from "fast-check";
-import { locate, Pointer } from "../../src/memory/pointer.ts";
+import { Capsule } from "../../src/capsule.ts";
 import { events, isAllowed, transitions } from "../../src/ownership/transitions.ts";
-import { apply, handleOf, NativeObject } from "../../src/ownership/wrapper.ts";
+import { apply, handleOf, type NativeObject } from "../../src/ownership/wrapper.ts";
 import * as registry from "../../src/registry.ts";
 import { command, expectOutcome, type Family, heldWrappers, index, pick, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
@@ -27,10 +27,7 @@ const foreign = command("foreign", fc.tuple(index, fc.constantFrom(...foreigns))
 
 /** The registry wrapper behind what JS holds: a NativeObject, or a memory Pointer's owner (a Capsule hides its own). */
 function wrapperObject(real: Real, wrapper: WrapperModel): NativeObject | undefined {
-  const object = real.held[wrapper.id];
-  if (object instanceof NativeObject) return object;
-  if (object instanceof Pointer) return locate(object).block.owner ?? undefined;
-  return undefined;
+  return real.held[wrapper.id] instanceof Capsule ? undefined : real.registryObject(wrapper.id);
 }
 
 const reachable = (model: Readonly<Model>, real: Real) => heldWrappers(model as Model).filter((w) => wrapperObject(real, w) !== undefined);

@@ -11,10 +11,10 @@ import { command, expectOutcome, fail, type Family, guardable, heldWrappers, ide
 import type { Model } from "../model.ts";
 import { lib } from "../system.ts";
 
-/** Held, guardable wrappers of `kind`. */
-export const usable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).filter(guardable);
+/** Held, guardable wrappers of `kind` (of every kind when undefined). */
+export const usable = (model: Readonly<Model>, kind?: string) => heldWrappers(model as Model, kind).filter(guardable);
 /** Whether {@linkcode usable} has any: what preconditions ask, without building the list. */
-export const anyUsable = (model: Readonly<Model>, kind: string) => heldWrappers(model as Model, kind).some(guardable);
+export const anyUsable = (model: Readonly<Model>, kind?: string) => heldWrappers(model as Model, kind).some(guardable);
 const pair = (m: Readonly<Model>) => anyUsable(m, "Window") && anyUsable(m, "Widget");
 
 const addChild = command("addChild", fc.tuple(index, index), ([i, j]) =>

@@ -12,13 +12,17 @@ import type { ErrorCode } from "../../src/errors.ts";
 import { newString } from "../../src/memory/strings.ts";
 import { sqlite } from "../../src/sqlite/library.ts";
 import { createFunction, openDatabase, prepare, run, type Value, valueOf } from "../../src/sqlite/database.ts";
-import { violationCount } from "../../src/stats.ts";
-import { expectOutcome, fail } from "../command.ts";
+import { checkViolations, expectOutcome, fail, pick } from "../command.ts";
 import type { Item, Kind, SqliteModel } from "./model.ts";
 
 const f = sqlite.functions;
 const ROW = 100;
-const trace = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SQLITE_FUZZ_TRACE === "1";
+const tracing = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SQLITE_FUZZ_TRACE === "1";
+
+/** Prints `line` to stderr when SQLITE_FUZZ_TRACE=1: every command of every run, as it runs. */
+export function trace(line: string): void {
+  if (tracing) console.error(line);
+}
 
 /** The real side of a run: the violation count it started from. */
 export interface SqliteReal {
@@ -33,19 +37,30 @@ export const sqliteCommandCounts = new Map<string, number>();
 
 const strings = { main: newString("main"), table: newString("t"), column: newString("data"), payload: newString("custody!") };
 
-abstract class Base implements SqliteCommand {
-  abstract readonly name: string;
+/**
+ * A command: its name, its arguments for the label (none: the label is the name alone), and
+ * its body. One class for every command, like fuzz/command.ts's steps: a class per command
+ * makes generating a run cost more than running it.
+ */
+class SqliteStep implements SqliteCommand {
+  constructor(
+    readonly name: string,
+    private readonly args: string | undefined,
+    private readonly body: (model: SqliteModel, label: string) => void,
+  ) {}
   check(): boolean {
     return true;
   }
   run(model: SqliteModel, real: SqliteReal): void {
     sqliteCommandCounts.set(this.name, (sqliteCommandCounts.get(this.name) ?? 0) + 1);
-    if (trace) console.error(this.toString());
-    this.apply(model);
-    if (violationCount() !== real.violations) fail("allocator", this.toString(), "VIOLATION", `the tracked allocator reported ${violationCount() - real.violations} violations`);
+    const label = this.toString();
+    trace(label);
+    this.body(model, label);
+    checkViolations(label, real.violations);
   }
-  protected abstract apply(model: SqliteModel): void;
-  abstract toString(): string;
+  toString(): string {
+    return this.args === undefined ? this.name : `${this.name}(${this.args})`;
+  }
 }
 
 /** The error using `item` throws, or undefined when it is usable. */
@@ -53,39 +68,19 @@ function useError(item: Item): ErrorCode | undefined {
   return item.valid ? undefined : "INVALID_OBJECT";
 }
 
-function pick(model: SqliteModel, kind: Kind, n: number): Item | undefined {
-  const list = model.of(kind);
-  return list.length === 0 ? undefined : list[n % list.length];
-}
-
 /** A command over one picked item of `kind`. */
 function on(kind: Kind, name: string, body: (model: SqliteModel, item: Item, label: string) => void): fc.Arbitrary<SqliteCommand> {
   return fc.nat(63).map((n) =>
-    new (class extends Base {
-      readonly name = name;
-      apply(model: SqliteModel) {
-        const item = pick(model, kind, n);
-        if (item !== undefined && (kind === "backup" || !model.busy(item))) body(model, item, this.toString());
-      }
-      toString() {
-        return `${name}(${n})`;
-      }
-    })()
+    new SqliteStep(name, String(n), (model, label) => {
+      const item = pick(model.of(kind), n);
+      if (item !== undefined && (kind === "backup" || !model.busy(item))) body(model, item, label);
+    })
   );
 }
 
+/** A command without arguments. */
 function simple(name: string, body: (model: SqliteModel, label: string) => void): fc.Arbitrary<SqliteCommand> {
-  return fc.constant(
-    new (class extends Base {
-      readonly name = name;
-      apply(model: SqliteModel) {
-        body(model, this.toString());
-      }
-      toString() {
-        return name;
-      }
-    })(),
-  );
+  return fc.constant(new SqliteStep(name, undefined, body));
 }
 
 const open = simple("open", (model) => {
@@ -97,7 +92,7 @@ const open = simple("open", (model) => {
 
 const close = on("connection", "close", (model, item, label) => {
   expectOutcome(label, item.valid ? undefined : "DOUBLE_RELEASE", () => item.object.release());
-  if (item.valid) model.end(item, "released");
+  if (item.valid) model.end(item);
 });
 
 const prepareStatement = on("connection", "prepare", (model, item, label) => {
@@ -114,7 +109,7 @@ const step = on("statement", "step", (_, item, label) =>
 
 const finalize = on("statement", "finalize", (model, item, label) => {
   expectOutcome(label, useError(item), () => f.sqlite3_finalize(item.object as never));
-  if (item.valid) model.end(item, "closed");
+  if (item.valid) model.end(item);
 });
 
 const releaseChild = on("statement", "releaseStatement", (_, item, label) =>
@@ -129,23 +124,17 @@ const expandedSql = on("statement", "expandedSql", (_, item, label) =>
   }));
 
 const openBlob = fc.tuple(fc.nat(63), fc.constantFrom(1, 2), fc.boolean()).map(([n, row, writable]) =>
-  new (class extends Base {
-    readonly name = "openBlob";
-    apply(model: SqliteModel) {
-      const db = pick(model, "connection", n);
-      if (db === undefined || model.busy(db)) return;
-      const blob = expectOutcome(this.toString(), useError(db), () =>
-        f.custody_sqlite_blob_open(db.object as never, strings.main, strings.table, strings.column, row, writable ? 1 : 0));
-      // A backup into this connection may have replaced its pages: SQLite may refuse then.
-      if (blob === null && db.valid && !model.items.some((b) => b.kind === "backup" && b.owner === db)) {
-        fail("outcome", this.toString(), "NULL", `sqlite3_blob_open failed: ${f.sqlite3_errcode(db.object as never)}`);
-      }
-      if (blob !== null && blob !== undefined) model.add("blob", blob, db);
+  new SqliteStep("openBlob", `${n}, ${row}, ${writable}`, (model, label) => {
+    const db = pick(model.of("connection"), n);
+    if (db === undefined || model.busy(db)) return;
+    const blob = expectOutcome(label, useError(db), () =>
+      f.custody_sqlite_blob_open(db.object as never, strings.main, strings.table, strings.column, row, writable ? 1 : 0));
+    // A backup into this connection may have replaced its pages: SQLite may refuse then.
+    if (blob === null && db.valid && !model.items.some((b) => b.kind === "backup" && b.owner === db)) {
+      fail("outcome", label, "NULL", `sqlite3_blob_open failed: ${f.sqlite3_errcode(db.object as never)}`);
     }
-    toString() {
-      return `openBlob(${n}, ${row}, ${writable})`;
-    }
-  })()
+    if (blob !== null && blob !== undefined) model.add("blob", blob, db);
+  })
 );
 
 const blobReadWrite = on("blob", "blobReadWrite", (_, item, label) =>
@@ -157,29 +146,24 @@ const blobReadWrite = on("blob", "blobReadWrite", (_, item, label) =>
 
 const closeBlob = on("blob", "closeBlob", (model, item, label) => {
   expectOutcome(label, useError(item), () => f.custody_sqlite_blob_close(item.object as never));
-  if (item.valid) model.end(item, "closed");
+  if (item.valid) model.end(item);
 });
 
 const backupInit = fc.tuple(fc.nat(63), fc.nat(63)).map(([d, s]) =>
-  new (class extends Base {
-    readonly name = "backupInit";
-    apply(model: SqliteModel) {
-      const destination = pick(model, "connection", d), source = pick(model, "connection", s);
-      if (destination === undefined || source === undefined || model.busy(destination) || model.busy(source)) return;
-      const code = useError(destination) ?? useError(source);
-      const backup = expectOutcome(this.toString(), code, () =>
-        f.custody_sqlite_backup_init(destination.object as never, strings.main, source.object as never, strings.main));
-      // SQLite refuses one connection as both ends, and a destination with a read transaction (an open blob).
-      const refused = destination === source || model.hasOpenBlob(destination);
-      if (code === undefined && (backup === null) !== refused) {
-        fail("outcome", this.toString(), "BACKUP", `sqlite3_backup_init ${backup === null ? "failed" : "succeeded"}, the model expected the opposite`);
-      }
-      if (backup !== null && backup !== undefined) model.add("backup", backup, destination, source);
+  new SqliteStep("backupInit", `${d}, ${s}`, (model, label) => {
+    const connections = model.of("connection");
+    const destination = pick(connections, d), source = pick(connections, s);
+    if (destination === undefined || source === undefined || model.busy(destination) || model.busy(source)) return;
+    const code = useError(destination) ?? useError(source);
+    const backup = expectOutcome(label, code, () =>
+      f.custody_sqlite_backup_init(destination.object as never, strings.main, source.object as never, strings.main));
+    // SQLite refuses one connection as both ends, and a destination with a read transaction (an open blob).
+    const refused = destination === source || model.hasOpenBlob(destination);
+    if (code === undefined && (backup === null) !== refused) {
+      fail("outcome", label, "BACKUP", `sqlite3_backup_init ${backup === null ? "failed" : "succeeded"}, the model expected the opposite`);
     }
-    toString() {
-      return `backupInit(${d}, ${s})`;
-    }
-  })()
+    if (backup !== null && backup !== undefined) model.add("backup", backup, destination, source);
+  })
 );
 
 const backupStep = on("backup", "backupStep", (_, item, label) =>
@@ -187,7 +171,7 @@ const backupStep = on("backup", "backupStep", (_, item, label) =>
 
 const backupFinish = on("backup", "backupFinish", (model, item, label) => {
   expectOutcome(label, useError(item), () => f.custody_sqlite_backup_finish(item.object as never));
-  if (item.valid) model.end(item, "closed");
+  if (item.valid) model.end(item);
 });
 
 /** The argument the UDF saw last: it must be dead once the callback returned. */

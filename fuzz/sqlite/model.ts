@@ -3,6 +3,10 @@
  * wrappers. A connection owns its statements, blobs and backups; a backup keeps its source
  * alive. Every object is one `Item`: its kind, whether JS may still use it, and its parents.
  *
+ * Unlike the widgets model (fuzz/model.ts), which predicts from custody's transition table,
+ * the commands write the error codes they expect themselves (INVALID_OBJECT, DOUBLE_RELEASE,
+ * NOT_OWNER): a check that does not share the table with the code under test.
+ *
  * @module
  */
 import type { NativeObject } from "../../src/ownership/wrapper.ts";
@@ -20,8 +24,6 @@ export interface Item {
   readonly source?: Item;
   /** Whether JS may use it: false after release, finalize, close, or its owner's death. */
   valid: boolean;
-  /** How it became invalid, which decides the error a release throws. */
-  ended?: "released" | "closed" | "owner";
   readonly object: NativeObject;
 }
 
@@ -42,11 +44,10 @@ export class SqliteModel {
     return this.items.filter((item) => item.kind === kind);
   }
 
-  /** `item` ends `how`; what it owns ends with it. */
-  end(item: Item, how: "released" | "closed" | "owner"): void {
+  /** `item` ends (released, finalized, closed); what it owns ends with it. */
+  end(item: Item): void {
     item.valid = false;
-    item.ended = how;
-    for (const child of this.items) if (child.owner === item && child.valid) this.end(child, "owner");
+    for (const child of this.items) if (child.owner === item && child.valid) this.end(child);
   }
 
   /**

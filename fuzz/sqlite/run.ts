@@ -9,8 +9,8 @@ import fc from "fast-check";
 import { openCallbacks } from "../../src/bindings/callbacks.ts";
 import { liveBlocks, nextSequence } from "../../src/allocator.ts";
 import { stats, violationCount } from "../../src/stats.ts";
-import { fail } from "../command.ts";
-import { type SqliteCommand, sqliteCommands, type SqliteReal } from "./commands.ts";
+import { checkViolations, fail } from "../command.ts";
+import { type SqliteCommand, sqliteCommands, type SqliteReal, trace } from "./commands.ts";
 import { SqliteModel } from "./model.ts";
 
 /** The longest run. */
@@ -19,7 +19,7 @@ export const sqliteMaxCommands = 300;
 /** The leak oracles of one finished run. */
 function finish(real: SqliteReal, start: { sequence: number; entries: number; callbacks: number }): void {
   const label = "cleanup";
-  if (violationCount() !== real.violations) fail("allocator", label, "VIOLATION", `the tracked allocator reported ${violationCount() - real.violations} violations`);
+  checkViolations(label, real.violations);
   const left = liveBlocks(start.sequence).filter((b) => b.tag === "sqlite");
   if (left.length !== 0) fail("leak", label, "LEAK", `${left.length} SQLite blocks (${left.reduce((n, b) => n + b.size, 0)} bytes) are left after closing every connection`);
   const entries = stats().capsulesLive - start.entries;
@@ -33,7 +33,7 @@ export function sqliteProperty(bound: number = sqliteMaxCommands): fc.IProperty<
   return fc.property(fc.commands<SqliteModel, SqliteReal>([...sqliteCommands], { maxCommands: bound, size: "max" }), (commands) => {
     const start = { sequence: nextSequence(), entries: stats().capsulesLive, callbacks: openCallbacks() };
     const model = new SqliteModel();
-    if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.SQLITE_FUZZ_TRACE === "1") console.error("--- run");
+    trace("--- run");
     const real: SqliteReal = { violations: violationCount() };
     try {
       fc.modelRun(() => ({ model, real }), commands);
@@ -42,7 +42,7 @@ export function sqliteProperty(bound: number = sqliteMaxCommands): fc.IProperty<
       for (const item of model.of("connection")) {
         if (!item.valid) continue;
         item.object.release();
-        model.end(item, "released");
+        model.end(item);
       }
     }
     finish(real, start);
