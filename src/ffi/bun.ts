@@ -135,6 +135,8 @@ export const bunRuntime: Runtime = {
     return address;
   },
 
+  nativePointerIsAddress: true,
+
   addressOfNative(pointer: unknown): number {
     return pointer === null ? 0 : pointer as number;
   },

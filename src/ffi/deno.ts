@@ -120,6 +120,9 @@ export const denoRuntime: Runtime = {
     return address === 0 ? null : Deno.UnsafePointer.create(BigInt(address));
   },
 
+  // A pointer object costs a BigInt and an allocation: made only when a call needs one.
+  nativePointerIsAddress: false,
+
   addressOfNative(pointer: unknown): number {
     return pointer === null ? 0 : Number(Deno.UnsafePointer.value(pointer as Deno.PointerObject));
   },

@@ -105,6 +105,11 @@ export interface Runtime {
    * also takes a plain number, converted on each call.
    */
   nativePointer(address: number): unknown;
+  /**
+   * Whether {@linkcode nativePointer} is the address itself (Bun): then custody stores it with
+   * every wrapper up front and a checked call never has to make one.
+   */
+  readonly nativePointerIsAddress: boolean;
   /** The address of a value from {@linkcode nativePointer} or a `nativePointer` result, as a number (0 for null). */
   addressOfNative(pointer: unknown): number;
   /** Makes `fn` callable from native code. */
