@@ -227,7 +227,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
   const result = fn.result;
   // Own and borrow results never look at the arguments.
   const noArguments: unknown[] = [];
-  const wrap = typeof result === "object" ? (pointer: unknown) => wrapResult(name, result, pointer, noArguments, types[result.object]) : undefined;
+  const wrap = typeof result === "object" ? resultWrapper(name, result, types[result.object]) : undefined;
   const arity = fn.parameters.length;
   const objectTypes = fn.parameters.map((p) => isObjectParameter(p) ? types[p.object] : undefined);
   const wrongArgument = (index: number, value: unknown): never => {
@@ -260,6 +260,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     arityError,
     finish,
     wrap,
+    noArguments,
     callbacksOpen,
     enterNative,
     leaveNative,
@@ -271,7 +272,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     arity,
     `if (arguments.length !== ${arity}) arityError(arguments.length);
     ${checks.join("\n")}
-    if (!callbacksOpen()) return ${wrap === undefined ? `call(${args})` : `wrap(call(${args}))`};
+    if (!callbacksOpen()) return ${wrap === undefined ? `call(${args})` : `wrap(call(${args}), noArguments)`};
     let returned;
     enterNative();
     try {
@@ -279,7 +280,7 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     } finally {
       leaveNative();
     }
-    return finish(${wrap === undefined ? "returned" : "wrap(returned)"});`,
+    return finish(${wrap === undefined ? "returned" : "wrap(returned, noArguments)"});`,
     scope,
   );
 }
@@ -294,6 +295,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   if (plain) return fastBoundFunction(name, fn, call, types);
   const succeeded = fn.succeeded ?? defaultSucceeded;
   const result = fn.result;
+  const wrapResult = typeof result === "object" ? resultWrapper(name, result, types[result.object]) : undefined;
   // The native call at this symbol's own arity and call site (see `specialize`): a spread
   // call, or one site shared by every symbol, leaves the runtimes' fast FFI paths.
   const callWith = specialize(1, `return call(${fn.parameters.map((_, i) => `a0[${i}]`).join(", ")});`, { call }) as (
@@ -376,7 +378,7 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
       apply(value as NativeObject, event, { event, by: `${name}()` }, { rule, ...(parent === undefined ? {} : { parent }) });
     }
     // 4. The result, then the keep-alives it or the arguments hold.
-    const wrapped = typeof result === "object" ? wrapResult(name, result, returned, args, types[result.object]) : returned;
+    const wrapped = wrapResult === undefined ? returned : wrapResult(returned, args);
     if (ok) {
       for (const { index, p } of objectParameters) {
         if (p.keepAlive === undefined) continue;
@@ -391,31 +393,41 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
   }
 }
 
-/** Wraps an object result, which arrives as a runtime pointer (a `nativePointer` result). */
-function wrapResult(name: string, result: ObjectResult, pointer: unknown, args: unknown[], type: ObjectType): NativeObject | null {
-  if (pointer === null || pointer === 0) return null;
+/**
+ * How a symbol's object result, which arrives as a runtime pointer (a `nativePointer`
+ * result), becomes a wrapper; everything the declaration fixes is settled here, at bind time.
+ */
+function resultWrapper(name: string, result: ObjectResult, type: ObjectType): (pointer: unknown, args: unknown[]) => NativeObject | null {
   switch (result.ownership) {
     case "own":
-      if (declaresAllocation(type)) checkAllocation(type, runtime.addressOfNative(pointer), `own the result of ${name},`);
-      return ownNative(type, pointer);
+      if (!declaresAllocation(type)) return (pointer) => pointer === null || pointer === 0 ? null : ownNative(type, pointer);
+      return (pointer) => {
+        if (pointer === null || pointer === 0) return null;
+        checkAllocation(type, runtime.addressOfNative(pointer), `own the result of ${name},`);
+        return ownNative(type, pointer);
+      };
     case "borrow":
-      return borrowNative(type, pointer);
-    case "child": {
-      const object = borrowNative(type, pointer);
-      const owner = args[result.of!] as NativeObject;
-      if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
-        apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: result.rule ?? "child result", parent: owner });
-      }
-      return object;
-    }
-    case "known": {
-      const address = runtime.addressOfNative(pointer);
-      const held = registry.find(address, type.nameId);
-      if (held === undefined) {
-        throw new CustodyError("NOT_FOUND", `Cannot return from ${name}: 0x${address.toString(16)} is not a ${type.name} custody holds`);
-      }
-      return borrowNative(type, pointer);
-    }
+      return (pointer) => pointer === null || pointer === 0 ? null : borrowNative(type, pointer);
+    case "child":
+      return (pointer, args) => {
+        if (pointer === null || pointer === 0) return null;
+        const object = borrowNative(type, pointer);
+        const owner = args[result.of!] as NativeObject;
+        if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
+          apply(object, "adopt", { event: "adopt", by: `${name}()` }, { rule: result.rule ?? "child result", parent: owner });
+        }
+        return object;
+      };
+    case "known":
+      return (pointer) => {
+        if (pointer === null || pointer === 0) return null;
+        const address = runtime.addressOfNative(pointer);
+        const held = registry.find(address, type.nameId);
+        if (held === undefined) {
+          throw new CustodyError("NOT_FOUND", `Cannot return from ${name}: 0x${address.toString(16)} is not a ${type.name} custody holds`);
+        }
+        return borrowNative(type, pointer);
+      };
   }
 }
 
