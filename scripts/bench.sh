@@ -16,10 +16,14 @@ echo "== deno: generation check"
 "${deno_run[@]}" bench/generation_check.ts "$out/deno.json"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
-echo "== deno: calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
-"${deno_run[@]}" bench/ownership.ts "$out/deno-ownership.json"
-echo "== bun: calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
-"$bun" run bench/ownership.ts "$out/bun-ownership.json"
+# So do the call and lifecycle ratios, with what each process's JIT makes of the cases.
+rm -f "$out"/deno-ownership*.json "$out"/bun-ownership*.json
+for i in 1 2 3; do
+  echo "== deno: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
+  "${deno_run[@]}" bench/ownership.ts "$out/deno-ownership-$i.json"
+  echo "== bun: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
+  "$bun" run bench/ownership.ts "$out/bun-ownership-$i.json"
+done
 echo "== deno: memory API against raw FFI malloc+free, GC reclamation"
 "${deno_run[@]}" bench/memory.ts "$out/deno-memory.json"
 echo "== bun: memory API against raw FFI malloc+free, GC reclamation"

