@@ -29,7 +29,8 @@ import { koffiWidgets } from "./koffi_widgets.ts";
 import { handwrittenWindows } from "./handwritten.ts";
 import { runtime } from "../mod.ts";
 import { widgetsLibrary } from "../examples/widgets.ts";
-import { borrow, type NativeObject } from "../src/ownership/wrapper.ts";
+import { borrow, handleOf, type NativeObject } from "../src/ownership/wrapper.ts";
+import { generations } from "../src/registry.ts";
 
 const raw = await rawWidgets();
 const floor = await rawCustody(raw);
@@ -44,12 +45,18 @@ const koffiWindow = koffi.newWindow();
 const ownedWindow = w.wg_window_new(0, 0)!;
 const borrowedWindow = borrow(widgetsLibrary.types.Window, (ownedWindow as NativeObject).address) as typeof ownedWindow;
 const handWindow = handwritten.create();
+// The one check a checked call cannot skip, written inline on the raw call: the floor of a checked call.
+const { slot: checkedSlot, generation: checkedGeneration } = handleOf(borrowedWindow);
 const figures = await alternate({
   rawCall: () => {
     sink += raw.childCount(rawWindow);
   },
   checkedCall: () => {
     sink += w.wg_window_child_count(borrowedWindow);
+  },
+  generationCheckedCall: () => {
+    if (generations[checkedSlot] !== checkedGeneration) throw new Error("The window died");
+    sink += raw.childCount(rawWindow);
   },
   koffiCall: () => {
     sink += koffi.childCount(koffiWindow);
@@ -98,6 +105,9 @@ const result = {
   ...nanoseconds("koffi_call", figures.koffiCall),
   ...nanoseconds("handwritten_call", figures.handwrittenCall),
   checked_call_vs_raw: figures.checkedCall.p50 / rawCall,
+  ...nanoseconds("checked_call_floor", figures.generationCheckedCall),
+  checked_call_floor_vs_raw: figures.generationCheckedCall.p50 / rawCall,
+  checked_call_vs_floor: figures.checkedCall.p50 / figures.generationCheckedCall.p50,
   koffi_call_vs_raw: figures.koffiCall.p50 / rawCall,
   handwritten_call_vs_raw: figures.handwrittenCall.p50 / rawCall,
   ...nanoseconds("raw_lifecycle", figures.rawLifecycle),

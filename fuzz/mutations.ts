@@ -49,7 +49,7 @@ export const mutations: readonly Mutation[] = [
     name: "identity-map-off",
     bug: "an object custody already wraps comes back as a new wrapper",
     file: "src/ownership/wrapper.ts",
-    find: "nursery[handle.slot] ?? internalsBySlot[handle.slot]?.ref?.deref()",
+    find: "internals?.held ?? internals?.ref?.deref()",
     replace: "undefined as NativeObject | undefined",
   },
   {
