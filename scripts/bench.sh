@@ -16,7 +16,7 @@ echo "== deno: generation check"
 "${deno_run[@]}" bench/generation_check.ts "$out/deno.json"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
-# So do the call and lifecycle ratios, with what each process's JIT makes of the cases.
+# So do the call, lifecycle and allocation ratios, with what each process's JIT makes of the cases.
 rm -f "$out"/deno-ownership*.json "$out"/bun-ownership*.json
 for i in 1 2 3; do
   echo "== deno: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
@@ -24,10 +24,13 @@ for i in 1 2 3; do
   echo "== bun: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
   "$bun" run bench/ownership.ts "$out/bun-ownership-$i.json"
 done
-echo "== deno: memory API against raw FFI malloc+free, GC reclamation"
-"${deno_run[@]}" bench/memory.ts "$out/deno-memory.json"
-echo "== bun: memory API against raw FFI malloc+free, GC reclamation"
-"$bun" run bench/memory.ts "$out/bun-memory.json"
+rm -f "$out"/deno-memory*.json "$out"/bun-memory*.json
+for i in 1 2 3; do
+  echo "== deno: memory API against raw FFI malloc+free, GC reclamation, process $i of 3"
+  "${deno_run[@]}" bench/memory.ts "$out/deno-memory-$i.json"
+  echo "== bun: memory API against raw FFI malloc+free, GC reclamation, process $i of 3"
+  "$bun" run bench/memory.ts "$out/bun-memory-$i.json"
+done
 # 10^7 live handles need more than the default 2^22 registry slots.
 echo "== deno: scale sweep, 10^3 to 10^7 live handles"
 CUSTODY_REGISTRY_CAPACITY=16777216 "${deno_run[@]}" bench/scale.ts "$out/deno-scale.json"
