@@ -42,6 +42,13 @@ describe("runtime adapter", () => {
     }
   });
 
+  it("says truly whether a native pointer is the address itself", () => {
+    // Wrappers store the address as their pointer up front when the runtime says so (Bun).
+    const pointer = runtime.nativePointer(0x7000);
+    assert.equal(pointer === 0x7000, runtime.nativePointerIsAddress);
+    assert.equal(runtime.addressOfNative(pointer), 0x7000);
+  });
+
   it("refuses null addresses for views and strings", () => {
     assert.throws(() => runtime.view(0, 8), RangeError);
     assert.throws(() => runtime.cString(0), RangeError);
