@@ -210,10 +210,10 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
     if (type.allocationTag !== undefined) declareAllocation(types[name], type.allocationTag);
   }
 
-  const functions: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(declaration.functions) as [string, FunctionDeclaration][]) {
-    functions[name] = boundFunction(name, fn, raw[fn.symbol ?? name], types);
-  }
+  // Made in one go, so that V8 keeps it a fast object (see the Deno adapter).
+  const functions = Object.fromEntries(
+    (Object.entries(declaration.functions) as [string, FunctionDeclaration][]).map(([name, fn]) => [name, boundFunction(name, fn, raw[fn.symbol ?? name], types)]),
+  );
   return { functions, types, close: () => library.close() } as unknown as Binding<D>;
 }
 

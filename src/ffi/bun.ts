@@ -104,12 +104,11 @@ export const bunRuntime: Runtime = {
       definitions[name] = { args: spec.parameters.map((t) => parameterTypes[t]), returns: nativeTypes[spec.result] };
     }
     const library = ffi.dlopen(path, definitions);
-    const bound: Record<string, unknown> = {};
-    for (const [name, spec] of Object.entries(symbols)) {
+    const bound = Object.fromEntries(Object.entries(symbols).map(([name, spec]) => {
       const fn = library.symbols[name];
       // Bun has no nonblocking calls: run synchronously and keep the promise-returning shape.
-      bound[name] = spec.nonblocking ? (...args: unknown[]) => Promise.resolve(fn(...args)) : fn;
-    }
+      return [name, spec.nonblocking ? (...args: unknown[]) => Promise.resolve(fn(...args)) : fn];
+    }));
     return { symbols: bound as OpenLibrary<Symbols>["symbols"], close: () => library.close() };
   },
 

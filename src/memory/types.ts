@@ -163,7 +163,9 @@ export function struct(name: string, fields: Readonly<Record<string, CType>>): S
     align = Math.max(align, type.align);
   }
   if (Object.keys(laidOut).length === 0) invalid(`Cannot lay out ${name}: a struct needs at least one field`);
-  return Object.freeze({ kind: "struct", name, fields: Object.freeze(laidOut), size: alignUp(offset, align), align });
+  // Copied by a spread: built one keyed store at a time, a struct of more than a dozen fields
+  // would be a slow dictionary in V8, and every field access looks its field up.
+  return Object.freeze({ kind: "struct", name, fields: Object.freeze({ ...laidOut }), size: alignUp(offset, align), align });
 }
 
 /** `value` rounded up to a multiple of `align` (a power of two). */
