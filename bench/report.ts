@@ -240,8 +240,8 @@ for (const r of [deno, bun]) {
     limits.push(
       `- \`${r.runtime}.checked_call_vs_raw\` is ${fmt(r.checked_call_vs_raw)} (target 1.25; every process: ${r.checked_call_vs_raw_processes}). ` +
         `The raw call with only the generation check written inline, the check no checked call can skip, is ` +
-        `${fmt(r.checked_call_floor_vs_raw)}x raw (${fmt(r.checked_call_floor_ns)} ns against ${fmt(r.raw_call_ns)} ns). custody's binding ` +
-        `(arity, the argument's type, its wrapper's record, the open-callback guard) adds ${fmt(r.checked_call_vs_floor)}x on top; ` +
+        `${fmt(r.checked_call_floor_vs_raw)}x raw (${fmt(r.checked_call_floor_ns)} ns against ${fmt(r.raw_call_ns)} ns). custody's bound call, ` +
+        `with the rest of its checks (arity, the argument's type, its wrapper's record, the open-callback guard), is ${fmt(r.checked_call_vs_floor)}x that floor; ` +
         `the hand-written wrapper, with a Map lookup and no type check, costs ${fmt(r.handwritten_call_vs_raw)}x raw.`,
     );
   }
