@@ -19,11 +19,9 @@ export interface Mutation {
   readonly bug: string;
   /** The file, relative to the project root. */
   readonly file: string;
-  /** The snippet replaced, at every place it occurs: exactly `sites` places (default 1) in `file`. */
+  /** The snippet replaced: it must occur exactly once in `file`. */
   readonly find: string;
   readonly replace: string;
-  /** Places `find` occurs, for a check written once per runtime's code path. */
-  readonly sites?: number;
 }
 
 /** Whether a mutation needs the native library rebuilt. */
@@ -67,8 +65,6 @@ export const mutations: readonly Mutation[] = [
     file: "src/ownership/wrapper.ts",
     find: "generations[internals.slot] !== internals.expected",
     replace: "internals.expected === 0",
-    // The check is written once per runtime's pointer form (see `nativePointerFor`).
-    sites: 2,
   },
   {
     name: "native-generation-not-checked",

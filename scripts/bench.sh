@@ -16,30 +16,23 @@ echo "== deno: generation check"
 "${deno_run[@]}" bench/generation_check.ts "$out/deno.json"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
-# So do the call, lifecycle and allocation ratios, with what each process's JIT makes of the cases.
-rm -f "$out"/deno-ownership*.json "$out"/bun-ownership*.json
-for i in 1 2 3; do
-  echo "== deno: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
-  "${deno_run[@]}" bench/ownership.ts "$out/deno-ownership-$i.json"
-  echo "== bun: calls and lifecycles against raw FFI, koffi and a hand-written wrapper, process $i of 3"
-  "$bun" run bench/ownership.ts "$out/bun-ownership-$i.json"
-done
-rm -f "$out"/deno-memory*.json "$out"/bun-memory*.json
-for i in 1 2 3; do
-  echo "== deno: memory API against raw FFI malloc+free, GC reclamation, process $i of 3"
-  "${deno_run[@]}" bench/memory.ts "$out/deno-memory-$i.json"
-  echo "== bun: memory API against raw FFI malloc+free, GC reclamation, process $i of 3"
-  "$bun" run bench/memory.ts "$out/bun-memory-$i.json"
-done
-# 10^7 live handles need more than the default 2^22 registry slots.
-# The sweep's top level moves most between processes (Bun's create growth: 1.1 to 2.6).
-rm -f "$out"/deno-scale*.json "$out"/bun-scale*.json
-for i in 1 2 3; do
-  echo "== deno: scale sweep, 10^3 to 10^7 live handles, process $i of 3"
-  CUSTODY_REGISTRY_CAPACITY=16777216 "${deno_run[@]}" bench/scale.ts "$out/deno-scale-$i.json"
-  echo "== bun: scale sweep, 10^3 to 10^7 live handles, process $i of 3"
-  CUSTODY_REGISTRY_CAPACITY=16777216 "$bun" run bench/scale.ts "$out/bun-scale-$i.json"
-done
+# So do the call, lifecycle, allocation and scale ratios, with what each process's JIT makes
+# of the cases: each runs in 3 processes per runtime, into $out/RUNTIME-NAME-N.json.
+in_processes() {
+  local name=$1 what=$2
+  rm -f "$out/deno-$name"*.json "$out/bun-$name"*.json
+  for i in 1 2 3; do
+    echo "== deno: $what, process $i of 3"
+    "${deno_run[@]}" "bench/$name.ts" "$out/deno-$name-$i.json"
+    echo "== bun: $what, process $i of 3"
+    "$bun" run "bench/$name.ts" "$out/bun-$name-$i.json"
+  done
+}
+in_processes ownership "calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
+in_processes memory "memory API against raw FFI malloc+free, GC reclamation"
+# 10^7 live handles need more than the default 2^22 registry slots. The sweep's top level
+# moves most between processes (Bun's create growth: 1.1 to 2.6).
+CUSTODY_REGISTRY_CAPACITY=16777216 in_processes scale "scale sweep, 10^3 to 10^7 live handles"
 fuzz_seconds=${BENCH_FUZZ_SECONDS:-15}
 echo "== fuzz throughput: the campaign for $fuzz_seconds s per runtime"
 rm -rf "$out/fuzz"

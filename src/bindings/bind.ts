@@ -398,19 +398,23 @@ function boundFunction(name: string, fn: FunctionDeclaration, call: (...args: un
  * result), becomes a wrapper; everything the declaration fixes is settled here, at bind time.
  */
 function resultWrapper(name: string, result: ObjectResult, type: ObjectType): (pointer: unknown, args: unknown[]) => NativeObject | null {
+  const wrap = objectOf(name, result, type);
+  return (pointer, args) => pointer === null || pointer === 0 ? null : wrap(pointer, args);
+}
+
+/** The wrapper of a non-null object result, by the result's ownership. */
+function objectOf(name: string, result: ObjectResult, type: ObjectType): (pointer: unknown, args: unknown[]) => NativeObject {
   switch (result.ownership) {
     case "own":
-      if (!declaresAllocation(type)) return (pointer) => pointer === null || pointer === 0 ? null : ownNative(type, pointer);
+      if (!declaresAllocation(type)) return (pointer) => ownNative(type, pointer);
       return (pointer) => {
-        if (pointer === null || pointer === 0) return null;
         checkAllocation(type, runtime.addressOfNative(pointer), `own the result of ${name},`);
         return ownNative(type, pointer);
       };
     case "borrow":
-      return (pointer) => pointer === null || pointer === 0 ? null : borrowNative(type, pointer);
+      return (pointer) => borrowNative(type, pointer);
     case "child":
       return (pointer, args) => {
-        if (pointer === null || pointer === 0) return null;
         const object = borrowNative(type, pointer);
         const owner = args[result.of!] as NativeObject;
         if (recordOf(object).state !== "child" || registry.info(handleOf(object)).parent?.slot !== handleOf(owner).slot) {
@@ -420,7 +424,6 @@ function resultWrapper(name: string, result: ObjectResult, type: ObjectType): (p
       };
     case "known":
       return (pointer) => {
-        if (pointer === null || pointer === 0) return null;
         const address = runtime.addressOfNative(pointer);
         const held = registry.find(address, type.nameId);
         if (held === undefined) {

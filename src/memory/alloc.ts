@@ -42,16 +42,13 @@ export interface MemorySource {
 
 let trackedType: ObjectType | undefined;
 const blockType = () => trackedType ??= objectType(memoryTypeName, { destructor: symbolAddress(libraryPath(), "custody_free") });
-// The default tag's id, looked up once: a Map lookup per allocation showed in Deno's profile.
-let memoryTagId: number | undefined;
-const tagIdOf = (tag: string | number) => tag === memoryTypeName ? memoryTagId ??= allocator.tagId(memoryTypeName) : allocator.tagId(tag);
 
 const tracked: MemorySource = {
   allocate: (size, align, zero, tag) => allocator.malloc(size, { alignment: Math.max(align, 16), zero, tag }),
   own: (address) => own(blockType(), address),
   allocateOwned: (size, align, zero, tag) => {
     const type = blockType();
-    const block = registry.allocateRegistered(size, Math.max(align, 16), zero, tagIdOf(tag), type.nameId, ownerCodes.owned);
+    const block = registry.allocateRegistered(size, Math.max(align, 16), zero, allocator.tagId(tag), type.nameId, ownerCodes.owned);
     return block === undefined ? undefined : ownRegistered(type, block.address, block.handle);
   },
 };

@@ -365,21 +365,25 @@ export const notAWrapper: unique symbol = Symbol("not a wrapper");
 export const nativePointerFor: (value: unknown, type: ObjectType) => unknown = runtime.nativePointerIsAddress
   // Every wrapper has its pointer from the start (see `track`): the checked call's path is
   // checks and loads only. With a fallback for a missing pointer, Bun's call took 8 ns more.
-  // The two forms are written out: a shared helper cost Deno's checked call 1.2 ns.
-  ? (value, type) => {
-    if (!(value instanceof NativeObject)) return notAWrapper;
-    const internals = internalsOf(value);
-    if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
-    if (generations[internals.slot] !== internals.expected) use(value);
-    return internals.native;
-  }
+  ? (value, type) => usableInternals(value, type)?.native ?? notAWrapper
   : (value, type) => {
-    if (!(value instanceof NativeObject)) return notAWrapper;
-    const internals = internalsOf(value);
-    if (internals.type !== type && internals.type.nameId !== type.nameId) return notAWrapper;
-    if (generations[internals.slot] !== internals.expected) use(value);
-    return internals.native ??= runtime.nativePointer(internals.address);
+    const internals = usableInternals(value, type);
+    return internals === undefined ? notAWrapper : internals.native ??= runtime.nativePointer(internals.address);
   };
+
+/**
+ * The internals of `value` if it is a wrapper of `type` (undefined otherwise), after checking
+ * it may be used.
+ *
+ * @throws {CustodyError} `INVALID_OBJECT` when it is a wrapper of that type but invalid.
+ */
+function usableInternals(value: unknown, type: ObjectType): Internals | undefined {
+  if (!(value instanceof NativeObject)) return undefined;
+  const internals = internalsOf(value);
+  if (internals.type !== type && internals.type.nameId !== type.nameId) return undefined;
+  if (generations[internals.slot] !== internals.expected) use(value);
+  return internals;
+}
 
 /** The registry handle of `object`. */
 export function handleOf(object: NativeObject): registry.Handle {
