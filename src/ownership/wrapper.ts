@@ -27,6 +27,7 @@ import * as registry from "../registry.ts";
 import { generations } from "../registry.ts";
 import { type Cause, check, commit, keptAliveError, type OwnershipRecord, permitted } from "./machine.ts";
 import { type Allowed, type Effect, type Event, isAllowed, refusedWhileKeptAlive, type State, states, transitions } from "./transitions.ts";
+import { SlotTable } from "./slot_table.ts";
 
 /** A native type: its name and how its objects are destroyed. */
 export interface ObjectType {
@@ -148,42 +149,30 @@ export interface Attachment {
  * every WeakRef target alive until the job ends anyway), so an object created and released
  * within one job pays for neither. The nursery holds nothing longer than a WeakRef would.
  */
-// Indexed by registry slot (small dense integers): array stores cost less than Map
-// operations on this path. They grow by every slot up to the highest one used (see
-// `reachSlot`), never with a gap. A nursery wrapper is held by its own internals (`held`), so
-// making one stores no new object into these long-lived arrays but `internalsBySlot`'s entry:
-// each such store costs V8 a write barrier (a separate nursery array cost about 20 ns per create).
+// A nursery wrapper is held by its own internals (`held`), so making one stores no new
+// object into a long-lived structure but its slot's entry in `internalsBySlot`: each such
+// store costs V8 a write barrier (a separate nursery array cost about 20 ns per create).
 const nurserySlots: number[] = [];
-/** 1 while the slot is listed in `nurserySlots`: a slot reused within the job is listed once. */
-const listed: number[] = [];
 /**
- * The internals of the newest wrapper of each slot, dead or alive: a wrapper made for an entry
- * whose previous wrapper was collected marks that one superseded (see `Internals.superseded`).
- * Its `ref` is the slot's identity entry once the wrapper left the nursery.
+ * The internals of the newest wrapper of each slot: a wrapper made for an entry whose previous
+ * wrapper was collected marks that one superseded (see `Internals.superseded`). Its `ref` is
+ * the slot's identity entry once the wrapper left the nursery. A wrapper that ends in the
+ * nursery keeps its entry until the job ends: a slot reused within the job finds it there,
+ * already listed in `nurserySlots`, so a loop of creates and releases does not grow the list
+ * (its growth showed up as page faults).
  */
-const internalsBySlot: (Internals | undefined)[] = [];
-
-/**
- * Grows the slot-indexed arrays to cover `slot`. Storing far past an array's end makes V8 and
- * JSC switch it to a slow dictionary (a gap of about 1024 does it): with a thousand registry
- * entries made without wrappers, a create and release took 1.2 µs instead of 0.5 µs.
- */
-function reachSlot(slot: number): void {
-  while (internalsBySlot.length <= slot) {
-    internalsBySlot.push(undefined);
-    listed.push(0);
-  }
-}
+const internalsBySlot = new SlotTable<Internals>();
 
 function flushNursery(): void {
   for (const slot of nurserySlots) {
-    listed[slot] = 0;
-    // A wrapper released in the job was forgotten, or its slot names a newer one by now.
-    const internals = internalsBySlot[slot];
+    const internals = internalsBySlot.get(slot);
     const object = internals?.held;
     if (internals === undefined || object === undefined) continue;
     internals.held = undefined;
-    if (internals.state === "invalid") continue;
+    if (internals.state === "invalid") {
+      internalsBySlot.delete(slot, internals);
+      continue;
+    }
     internals.ref = new WeakRef(object);
     // No unregister token: with one, Bun 1.4.5 spent about 22 µs per collected object in its
     // finalization machinery (9 ms per 50,000 without). A released wrapper's finalizer
@@ -193,9 +182,12 @@ function flushNursery(): void {
   nurserySlots.length = 0;
 }
 
-/** Drops the identity entry of a wrapper that ends, unless its slot already names a newer one. */
+/**
+ * Drops the identity entry of a wrapper that ends, unless its slot already names a newer one
+ * or the wrapper is in the nursery (whose end drops it).
+ */
 function forget(internals: Internals): void {
-  if (internalsBySlot[internals.slot] === internals) internalsBySlot[internals.slot] = undefined;
+  if (internals.held === undefined) internalsBySlot.delete(internals.slot, internals);
 }
 
 const finalizers = new FinalizationRegistry<Internals>((internals) => {
@@ -601,7 +593,8 @@ function dropKeepAlives(internals: Internals): void {
 
 /** The wrapper JS holds for the live registry entry `handle`, if it still has one. */
 function heldWrapper(handle: registry.Handle): NativeObject | undefined {
-  const internals = internalsBySlot[handle.slot];
+  const internals = internalsBySlot.get(handle.slot);
+  if (internals?.state === "invalid") return undefined;
   const object = internals?.held ?? internals?.ref?.deref();
   return object !== undefined && internalsOf(object).handle.generation === handle.generation ? object : undefined;
 }
@@ -674,25 +667,20 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     ref: undefined,
     held: undefined,
   };
-  if (handle.slot >= internalsBySlot.length) reachSlot(handle.slot);
-  const previous = internalsBySlot[handle.slot];
-  if (previous !== undefined && previous.handle.generation === handle.generation) {
+  const previous = internalsBySlot.swap(handle.slot, internals);
+  // An ended wrapper's entry stays only while it is in the nursery (see `forget`).
+  if (previous !== undefined && previous.state !== "invalid" && previous.handle.generation === handle.generation) {
     previous.superseded = true;
     // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
     // with this wrapper: the collected one's finalizer would close it while the object lives on.
     internals.attachments = previous.attachments;
     previous.attachments = undefined;
   }
-  internalsBySlot[handle.slot] = internals;
   const object = construct(internals);
   internals.held = object;
   if (nurserySlots.length === 0) queueMicrotask(flushNursery);
-  // A slot reused within the job is listed once: a loop of creates and releases must not
-  // grow the list (its growth showed up as page faults).
-  if (listed[handle.slot] !== 1) {
-    listed[handle.slot] = 1;
-    nurserySlots.push(handle.slot);
-  }
+  // A nursery wrapper's slot is listed already.
+  if (previous?.held === undefined) nurserySlots.push(handle.slot);
   return object;
 }
 
