@@ -3,10 +3,10 @@
  *
  * One flat array over every slot up to the highest one used costs the garbage collector its
  * whole length. With 10^7 live registry entries the flat identity array held 10^7 elements,
- * JSC's write barrier remembered all of it after each store and re-scanned it in every young
- * collection, and a create in a batch of 10^4 took 2.6x as long at 10^7 live handles as at
- * 10^3. With chunks a store remembers 4096 slots, and slots that never had a wrapper (bare
- * registry entries) cost nothing.
+ * and JSC, whose write barrier remembers a whole object after a store into it, re-scanned it
+ * in young collections: at that level a create in a batch of 10^4 took 2.6x as long as at
+ * 10^3, and young collections paused 36 ms in all (BUN_JSC_logGC=1). With chunks: 1.2x and
+ * 11 ms. Slots that never had a wrapper (bare registry entries) cost no memory at all.
  *
  * @module
  */
