@@ -68,9 +68,25 @@ const scale = (name: string): Numbers => {
   }));
   return medianProcess(all, "scale_steepest_growth", () => true);
 };
+/** Each call case measured alone (bench/call_alone.ts): the median of its processes. */
+const alone = (name: string): Numbers => {
+  const ns = (which: string) => {
+    const all = runs(`${name}-alone-${which}`).map((p) => Number(p.ns)).sort((a, b) => a - b);
+    return all[Math.floor(all.length / 2)];
+  };
+  const rawNs = ns("raw"), floorNs = ns("floor"), checkedNs = ns("checked");
+  return {
+    raw_call_alone_ns: rawNs,
+    checked_call_floor_alone_ns: floorNs,
+    checked_call_alone_ns: checkedNs,
+    checked_call_alone_vs_raw: checkedNs / rawNs,
+    checked_call_floor_alone_vs_raw: floorNs / rawNs,
+  };
+};
 const perRuntime = (name: string) => ({
   ...read(name),
   ...ownership(name),
+  ...alone(name),
   ...medianProcess(runs(`${name}-memory`), "js_alloc_release_vs_raw", () => true),
   ...scale(name),
   ...fuzzFigures(name),
@@ -114,6 +130,12 @@ for (const r of [deno, bun]) {
     `**${fmt(r.checked_call_floor_vs_raw, 3)}** (${fmt(r.checked_call_floor_ns)} ns)`,
     `${fmt(r.checked_call_floor_ns_p25)} to ${fmt(r.checked_call_floor_ns_p75)} (p25 to p75); custody against it: ${fmt(r.checked_call_vs_floor)}x`,
     "the limit for `checked_call_vs_raw`",
+  ]);
+  rows.push([
+    `\`${r.runtime}.checked_call_alone_vs_raw\`: the bound call and the raw call each measured alone, in 3 processes of its own`,
+    `**${fmt(r.checked_call_alone_vs_raw, 3)}** (${fmt(r.checked_call_alone_ns)} ns vs ${fmt(r.raw_call_alone_ns)} ns)`,
+    `its floor alone: ${fmt(r.checked_call_floor_alone_ns)} ns, ${fmt(r.checked_call_floor_alone_vs_raw, 3)}x (median process of each case)`,
+    "",
   ]);
   rows.push([
     `\`${r.runtime}.owned_lifecycle_vs_raw\`: owned create + release`,
@@ -242,7 +264,10 @@ for (const r of [deno, bun]) {
         `The raw call with only the generation check written inline, the check no checked call can skip, is ` +
         `${fmt(r.checked_call_floor_vs_raw)}x raw (${fmt(r.checked_call_floor_ns)} ns against ${fmt(r.raw_call_ns)} ns). custody's bound call, ` +
         `with the rest of its checks (arity, the argument's type, its wrapper's record, the open-callback guard), is ${fmt(r.checked_call_vs_floor)}x that floor; ` +
-        `the hand-written wrapper, with a Map lookup and no type check, costs ${fmt(r.handwritten_call_vs_raw)}x raw.`,
+        `the hand-written wrapper, with a Map lookup and no type check, costs ${fmt(r.handwritten_call_vs_raw)}x raw. ` +
+        `Measured each alone, in processes of their own, the raw call takes ${fmt(r.raw_call_alone_ns)} ns, its floor ` +
+        `${fmt(r.checked_call_floor_alone_ns)} ns and custody's call ${fmt(r.checked_call_alone_ns)} ns (${fmt(r.checked_call_alone_vs_raw)}x): ` +
+        `next to the other cases, any JS around the FFI call costs more.`,
     );
   }
   if (Number(r.owned_lifecycle_vs_raw) > 3) {
@@ -295,6 +320,8 @@ ${limits.join("\n")}
   behind an inline read and compare of the window's generation (the checked call's floor); and \`wg_window_new\` plus
   \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`. This runs in ${deno.ownership_processes} processes per
   runtime; calls and lifecycles each show their median process, and every process's ratio is listed with them.
+  The three calls are also measured each alone (\`bench/call_alone.ts\`), in 3 processes of its own per case and
+  runtime; shown is each case's median process.
 - **Peers** (\`bench/ownership.ts\`): the same \`wg_window_child_count\` call through koffi (npm \`koffi\`, Node-API, in
   both runtimes) and through a typical hand-written wrapper (\`bench/handwritten.ts\`: a class, a FinalizationRegistry,
   a Map from id to pointer checked on every call); their lifecycles (create plus dispose or destroy). **GC reclamation

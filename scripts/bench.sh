@@ -29,6 +29,16 @@ in_processes() {
   done
 }
 in_processes ownership "calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
+# Side by side, a call costs more by what the JIT makes of the mix of cases: each call case
+# also runs alone, in 3 processes of its own per runtime.
+echo "== calls alone: raw, its floor and custody's checked call, each in 3 processes of its own"
+rm -f "$out"/*-alone-*.json
+for case in raw floor checked; do
+  for i in 1 2 3; do
+    "${deno_run[@]}" bench/call_alone.ts "$out/deno-alone-$case-$i.json" "$case"
+    "$bun" run bench/call_alone.ts "$out/bun-alone-$case-$i.json" "$case"
+  done
+done
 in_processes memory "memory API against raw FFI malloc+free, GC reclamation"
 # 10^7 live handles need more than the default 2^22 registry slots. The sweep's top level
 # moves most between processes (Bun's create growth: 1.1 to 2.6).
