@@ -15,7 +15,18 @@ const chunkBits = 12;
 const chunkSize = 1 << chunkBits;
 const offsetMask = chunkSize - 1;
 
-/** Values by registry slot; a slot never set reads `undefined`. */
+/**
+ * Values by registry slot; a slot never set reads `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { SlotTable } from "./slot_table.ts";
+ * const table = new SlotTable<string>();
+ * table.swap(10_000_000, "window"); // one chunk made, none for the slots below
+ * console.log(table.get(10_000_000), table.get(3)); // "window" undefined
+ * table.delete(10_000_000, "window");
+ * ```
+ */
 export class SlotTable<T> {
   // Grown one element at a time, never with a gap: storing far past an array's end makes V8
   // and JSC switch it to a slow dictionary.
