@@ -29,8 +29,7 @@ import { koffiWidgets } from "./koffi_widgets.ts";
 import { handwrittenWindows } from "./handwritten.ts";
 import { runtime } from "../mod.ts";
 import { widgetsLibrary } from "../examples/widgets.ts";
-import { borrow, handleOf, type NativeObject } from "../src/ownership/wrapper.ts";
-import { generations } from "../src/registry.ts";
+import { callCases } from "./call_cases.ts";
 
 const raw = await rawWidgets();
 const floor = await rawCustody(raw);
@@ -39,25 +38,15 @@ const handwritten = handwrittenWindows(raw);
 const w = widgetsLibrary.functions;
 let sink = 0;
 
-// Calls: one window each, used raw, through koffi, borrowed through custody, and hand-wrapped.
-const rawWindow = raw.newWindow();
+// Calls: one window each, used raw (also behind the inline generation check: the checked
+// call's floor), borrowed through custody, through koffi, and hand-wrapped.
+const calls = callCases(raw);
 const koffiWindow = koffi.newWindow();
-const ownedWindow = w.wg_window_new(0, 0)!;
-const borrowedWindow = borrow(widgetsLibrary.types.Window, (ownedWindow as NativeObject).address) as typeof ownedWindow;
 const handWindow = handwritten.create();
-// The one check a checked call cannot skip, written inline on the raw call: the floor of a checked call.
-const { slot: checkedSlot, generation: checkedGeneration } = handleOf(borrowedWindow);
 const figures = await alternate({
-  rawCall: () => {
-    sink += raw.childCount(rawWindow);
-  },
-  checkedCall: () => {
-    sink += w.wg_window_child_count(borrowedWindow);
-  },
-  generationCheckedCall: () => {
-    if (generations[checkedSlot] !== checkedGeneration) throw new Error("The window died");
-    sink += raw.childCount(rawWindow);
-  },
+  rawCall: calls.raw,
+  checkedCall: calls.checked,
+  generationCheckedCall: calls.floor,
   koffiCall: () => {
     sink += koffi.childCount(koffiWindow);
   },
@@ -70,9 +59,8 @@ const figures = await alternate({
   handwrittenLifecycle: () => handwritten.create().dispose(),
   koffiLifecycle: () => koffi.destroy(koffi.newWindow()),
 });
-raw.destroy(rawWindow);
+calls.close();
 koffi.destroy(koffiWindow);
-ownedWindow.release();
 handWindow.dispose();
 
 /** Per-object time of `batch` creations dropped and reclaimed by the collector: median and range of `rounds` batches. */

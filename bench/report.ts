@@ -31,6 +31,7 @@ function medianProcess(processes: Numbers[], ratio: string, keep: (key: string) 
   return {
     ...Object.fromEntries(Object.entries(median).filter(([key]) => keep(key))),
     [`${ratio}_processes`]: sorted.map((p) => fmt(p[ratio], 3)).join(", "),
+    [`${ratio}_process_count`]: sorted.length,
   };
 }
 
@@ -49,7 +50,6 @@ const ownership = (name: string): Numbers => {
   return {
     ...medianProcess(all, "checked_call_vs_raw", isCall),
     ...medianProcess(all, "owned_lifecycle_vs_raw", (key) => !isCall(key)),
-    ownership_processes: all.length,
   };
 };
 // The fuzz campaign writes one stats.json with an entry per runtime.
@@ -68,14 +68,13 @@ const scale = (name: string): Numbers => {
   }));
   return medianProcess(all, "scale_steepest_growth", () => true);
 };
-/** Each call case measured alone (bench/call_alone.ts): the median of its processes. */
+/** Each call case measured alone (bench/call_alone.ts): its median process. */
 const alone = (name: string): Numbers => {
-  const ns = (which: string) => {
-    const all = runs(`${name}-alone-${which}`).map((p) => Number(p.ns)).sort((a, b) => a - b);
-    return all[Math.floor(all.length / 2)];
-  };
-  const rawNs = ns("raw"), floorNs = ns("floor"), checkedNs = ns("checked");
+  const median = (which: string) => medianProcess(runs(`${name}-alone-${which}`), "ns", () => true);
+  const rawCase = median("raw"), floorCase = median("floor"), checkedCase = median("checked");
+  const rawNs = Number(rawCase.ns), floorNs = Number(floorCase.ns), checkedNs = Number(checkedCase.ns);
   return {
+    call_alone_process_count: checkedCase.ns_process_count,
     raw_call_alone_ns: rawNs,
     checked_call_floor_alone_ns: floorNs,
     checked_call_alone_ns: checkedNs,
@@ -132,7 +131,7 @@ for (const r of [deno, bun]) {
     "the limit for `checked_call_vs_raw`",
   ]);
   rows.push([
-    `\`${r.runtime}.checked_call_alone_vs_raw\`: the bound call and the raw call each measured alone, in 3 processes of its own`,
+    `\`${r.runtime}.checked_call_alone_vs_raw\`: the bound call and the raw call each measured alone, in ${r.call_alone_process_count} processes of its own`,
     `**${fmt(r.checked_call_alone_vs_raw, 3)}** (${fmt(r.checked_call_alone_ns)} ns vs ${fmt(r.raw_call_alone_ns)} ns)`,
     `its floor alone: ${fmt(r.checked_call_floor_alone_ns)} ns, ${fmt(r.checked_call_floor_alone_vs_raw, 3)}x (median process of each case)`,
     "",
@@ -318,9 +317,9 @@ ${limits.join("\n")}
 - **Ownership checks** (\`bench/ownership.ts\`, mitata): \`wg_window_child_count\` of the example library through custody's
   bindings on a borrowed window, against the same symbol through the runtime's own FFI, and against that raw call
   behind an inline read and compare of the window's generation (the checked call's floor); and \`wg_window_new\` plus
-  \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`. This runs in ${deno.ownership_processes} processes per
+  \`release()\` against raw \`wg_window_new\` plus \`wg_window_destroy\`. This runs in ${deno.checked_call_vs_raw_process_count} processes per
   runtime; calls and lifecycles each show their median process, and every process's ratio is listed with them.
-  The three calls are also measured each alone (\`bench/call_alone.ts\`), in 3 processes of its own per case and
+  The three calls are also measured each alone (\`bench/call_alone.ts\`), in ${deno.call_alone_process_count} processes of its own per case and
   runtime; shown is each case's median process.
 - **Peers** (\`bench/ownership.ts\`): the same \`wg_window_child_count\` call through koffi (npm \`koffi\`, Node-API, in
   both runtimes) and through a typical hand-written wrapper (\`bench/handwritten.ts\`: a class, a FinalizationRegistry,
@@ -329,7 +328,7 @@ ${limits.join("\n")}
   back, per window, 5 batches (finalizers run only after the event loop turns, which mitata cannot wait for).
 - **Scale** (\`bench/scale.ts\`, chart: [scale.svg](scale.svg)): the live handles are registry entries, among them
   512 owned windows spread across the slots; checked and raw calls cycle over those windows (mitata); create and
-  release are timed per batch of 10^4 (7 batches, median). The sweep runs in 3 processes per runtime; shown is the
+  release are timed per batch of 10^4 (7 batches, median). The sweep runs in ${deno.scale_steepest_growth_process_count} processes per runtime; shown is the
   process whose steepest growth is the median (steepest growth per process: Deno ${deno.scale_steepest_growth_processes};
   Bun ${bun.scale_steepest_growth_processes}). Memory per live object is measured apart with
   ${deno.memory_objects} owned windows held by JS: RSS growth, JS heap growth, and RSS minus JS heap as native.
@@ -337,7 +336,7 @@ ${limits.join("\n")}
   stats.json.
 - **Memory API** (\`bench/memory.ts\`, mitata): \`alloc(types.u64).release()\` against libc \`malloc(8)\` plus \`free\`
   through the runtime's own FFI, alternating rounds; then 10^6 allocations dropped without release, the collector forced
-  every 10^5, with the process's RSS before and after and the tracked blocks left. This runs in 3 processes per runtime;
+  every 10^5, with the process's RSS before and after and the tracked blocks left. This runs in ${deno.js_alloc_release_vs_raw_process_count} processes per runtime;
   the figures are those of the process with the median alloc+release ratio.
 `,
 );

@@ -17,32 +17,26 @@ echo "== deno: generation check"
 echo "== bun: generation check"
 "$bun" run bench/generation_check.ts "$out/bun.json"
 # So do the call, lifecycle, allocation and scale ratios, with what each process's JIT makes
-# of the cases: each runs in 3 processes per runtime, into $out/RUNTIME-NAME-N.json.
+# of the cases: `in_processes RESULT SCRIPT WHAT [ARG]` runs bench/SCRIPT.ts in 3 processes
+# per runtime, into $out/RUNTIME-RESULT-N.json.
 in_processes() {
-  local name=$1 what=$2
-  rm -f "$out/deno-$name"*.json "$out/bun-$name"*.json
+  local result=$1 script=$2 what=$3
+  shift 3
+  rm -f "$out/deno-$result"-*.json "$out/bun-$result"-*.json
   for i in 1 2 3; do
     echo "== deno: $what, process $i of 3"
-    "${deno_run[@]}" "bench/$name.ts" "$out/deno-$name-$i.json"
+    "${deno_run[@]}" "bench/$script.ts" "$out/deno-$result-$i.json" "$@"
     echo "== bun: $what, process $i of 3"
-    "$bun" run "bench/$name.ts" "$out/bun-$name-$i.json"
+    "$bun" run "bench/$script.ts" "$out/bun-$result-$i.json" "$@"
   done
 }
-in_processes ownership "calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
+in_processes ownership ownership "calls and lifecycles against raw FFI, koffi and a hand-written wrapper"
 # Side by side, a call costs more by what the JIT makes of the mix of cases: each call case
-# also runs alone, in 3 processes of its own per runtime.
-echo "== calls alone: raw, its floor and custody's checked call, each in 3 processes of its own"
-rm -f "$out"/*-alone-*.json
-for case in raw floor checked; do
-  for i in 1 2 3; do
-    "${deno_run[@]}" bench/call_alone.ts "$out/deno-alone-$case-$i.json" "$case"
-    "$bun" run bench/call_alone.ts "$out/bun-alone-$case-$i.json" "$case"
-  done
-done
-in_processes memory "memory API against raw FFI malloc+free, GC reclamation"
-# 10^7 live handles need more than the default 2^22 registry slots. The sweep's top level
-# moves most between processes (Bun's create growth: 1.1 to 2.6).
-CUSTODY_REGISTRY_CAPACITY=16777216 in_processes scale "scale sweep, 10^3 to 10^7 live handles"
+# also runs alone, in processes of its own.
+for case in raw floor checked; do in_processes "alone-$case" call_alone "the $case call alone" "$case"; done
+in_processes memory memory "memory API against raw FFI malloc+free, GC reclamation"
+# 10^7 live handles need more than the default 2^22 registry slots.
+CUSTODY_REGISTRY_CAPACITY=16777216 in_processes scale scale "scale sweep, 10^3 to 10^7 live handles"
 fuzz_seconds=${BENCH_FUZZ_SECONDS:-15}
 echo "== fuzz throughput: the campaign for $fuzz_seconds s per runtime"
 rm -rf "$out/fuzz"

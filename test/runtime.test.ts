@@ -49,6 +49,11 @@ describe("runtime adapter", () => {
     assert.equal(runtime.addressOfNative(pointer), 0x7000);
   });
 
+  it("has a no-pointer value that no pointer equals, a number where pointers are numbers", () => {
+    for (const address of [0, 0x7000, 0x7fff_ffff_f000]) assert.notEqual(runtime.nativePointer(address), runtime.noPointer);
+    assert.equal(typeof runtime.noPointer === "number", runtime.nativePointerIsAddress);
+  });
+
   it("refuses null addresses for views and strings", () => {
     assert.throws(() => runtime.view(0, 8), RangeError);
     assert.throws(() => runtime.cString(0), RangeError);

@@ -136,6 +136,8 @@ export const bunRuntime: Runtime = {
 
   nativePointerIsAddress: true,
 
+  noPointer: -1,
+
   addressOfNative(pointer: unknown): number {
     return pointer === null ? 0 : pointer as number;
   },

@@ -124,6 +124,8 @@ export const denoRuntime: Runtime = {
   // A pointer object costs a BigInt and an allocation: made only when a call needs one.
   nativePointerIsAddress: false,
 
+  noPointer: Symbol("no pointer"),
+
   addressOfNative(pointer: unknown): number {
     return pointer === null ? 0 : Number(Deno.UnsafePointer.value(pointer as Deno.PointerObject));
   },

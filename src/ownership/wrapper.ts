@@ -345,14 +345,8 @@ export function addressOf(object: NativeObject): number {
   return addressOfInternals(internalsOf(object));
 }
 
-/**
- * What {@linkcode nativePointerFor} returns for a value that is not a wrapper of the type: a
- * value no pointer is, of the kind the runtime's pointers are. On Bun a pointer is a number,
- * often above 2^31 and so a double, and a function that returned a double or a symbol cost
- * JSC about 30 ns per call where one that returns numbers only costs 2 ns; on Deno a pointer
- * is an object, and a number sentinel made V8's checked call about 8 ns slower (both measured).
- */
-export const notAWrapper: unknown = runtime.nativePointerIsAddress ? -1 : Symbol("not a wrapper");
+/** What {@linkcode nativePointerFor} returns for a value that is not a wrapper of the type. */
+export const notAWrapper: unknown = runtime.noPointer;
 
 /**
  * The address of `value` for a native call, in the runtime's own representation (made once
@@ -606,7 +600,6 @@ function dropKeepAlives(internals: Internals): void {
 /** The wrapper JS holds for the live registry entry `handle`, if it still has one. */
 function heldWrapper(handle: registry.Handle): NativeObject | undefined {
   const internals = internalsBySlot.get(handle.slot);
-  if (internals?.state === "invalid") return undefined;
   const object = internals?.held ?? internals?.ref?.deref();
   return object !== undefined && internalsOf(object).handle.generation === handle.generation ? object : undefined;
 }
@@ -679,9 +672,10 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     ref: undefined,
     held: undefined,
   };
+  // `previous` may be a wrapper that ended in the nursery (see `forget`): its entry ended with
+  // it, so its generation is never this one.
   const previous = internalsBySlot.swap(handle.slot, internals);
-  // An ended wrapper's entry stays only while it is in the nursery (see `forget`).
-  if (previous !== undefined && previous.state !== "invalid" && previous.handle.generation === handle.generation) {
+  if (previous !== undefined && previous.handle.generation === handle.generation) {
     previous.superseded = true;
     // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
     // with this wrapper: the collected one's finalizer would close it while the object lives on.
