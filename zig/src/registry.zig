@@ -137,20 +137,33 @@ pub const Registry = struct {
     }
 
     fn createLocked(self: *Registry, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, parent_slot: u32, owner: u32) Error!Handle {
-        const from_queue = self.free_slots.len > 0;
-        const slot = if (self.free_slots.popFront()) |reused| reused else blk: {
-            if (self.issued == self.capacity()) {
-                self.stats.table_full += 1;
-                return error.TableFull;
-            }
-            self.issued += 1;
-            self.generations[self.issued] = 0;
-            break :blk self.issued;
-        };
+        const slot = try self.takeSlot();
         const head = self.by_address.getOrPut(self.gpa, pointer) catch {
-            if (from_queue) self.free_slots.pushFrontAssumeCapacity(slot) else self.issued -= 1;
+            self.returnSlot(slot);
             return error.OutOfMemory;
         };
+        return self.fill(slot, head, pointer, type_name, destructor, context, parent_slot, owner);
+    }
+
+    /// A slot for a new entry: the oldest free one, else a never issued one.
+    fn takeSlot(self: *Registry) Error!u32 {
+        if (self.free_slots.popFront()) |reused| return reused;
+        if (self.issued == self.capacity()) {
+            self.stats.table_full += 1;
+            return error.TableFull;
+        }
+        self.issued += 1;
+        self.generations[self.issued] = 0;
+        return self.issued;
+    }
+
+    /// Undoes `takeSlot` when the entry cannot be made after all.
+    fn returnSlot(self: *Registry, slot: u32) void {
+        if (slot == self.issued and self.generations[slot] == 0) self.issued -= 1 else self.free_slots.pushFrontAssumeCapacity(slot);
+    }
+
+    /// Makes the entry in `slot`, the newest of those at `pointer` (`head` is its address map slot).
+    fn fill(self: *Registry, slot: u32, head: AddressMap(u32).GetOrPut, pointer: usize, type_name: u32, destructor: ?Destructor, context: ?*anyopaque, parent_slot: u32, owner: u32) Handle {
         self.entries[slot] = .{
             .pointer = pointer,
             .destructor = destructor,
@@ -179,22 +192,30 @@ pub const Registry = struct {
         if (pointer == 0) return error.NullPointer;
         self.guard.lock();
         defer self.guard.unlock();
-        var slot = self.by_address.get(pointer) orelse 0;
-        var owned_by: u32 = 0;
-        while (slot != 0) : (slot = self.entries[slot].next_same_address) {
-            if (self.entries[slot].type_name == type_name) {
-                existing.* = self.handleOf(slot);
-                return error.AlreadyRegistered;
+        // One probe of the address map finds the entries at the address, or makes its place.
+        const head = try self.by_address.getOrPut(self.gpa, pointer);
+        if (head.found_existing) {
+            var same = head.value_ptr.*;
+            var owned_by: u32 = 0;
+            while (same != 0) : (same = self.entries[same].next_same_address) {
+                if (self.entries[same].type_name == type_name) {
+                    existing.* = self.handleOf(same);
+                    return error.AlreadyRegistered;
+                }
+                if (self.entries[same].destructor != null) owned_by = same;
             }
-            if (self.entries[slot].destructor != null) owned_by = slot;
+            // Two entries that each destroy the same memory (a type and its first member,
+            // both owned) would destroy it twice: one owner per address.
+            if (owned_by != 0 and destructor != null) {
+                existing.* = self.handleOf(owned_by);
+                return error.AlreadyOwned;
+            }
         }
-        // Two entries that each destroy the same memory (a type and its first member,
-        // both owned) would destroy it twice: one owner per address.
-        if (owned_by != 0 and destructor != null) {
-            existing.* = self.handleOf(owned_by);
-            return error.AlreadyOwned;
-        }
-        return self.createLocked(pointer, type_name, destructor, context, 0, owner);
+        const slot = self.takeSlot() catch |err| {
+            if (!head.found_existing) _ = self.by_address.fetchRemove(pointer);
+            return err;
+        };
+        return self.fill(slot, head, pointer, type_name, destructor, context, 0, owner);
     }
 
     /// The entry's pointer, if `type_name` is exactly the name it was created with.
@@ -423,18 +444,23 @@ pub const Registry = struct {
                 }
                 c.pointer.* = self.entries[root].pointer;
             }
-            self.walk.clearRetainingCapacity();
-            try self.collectPostOrder(root);
+            // A leaf, the common case, is its own subtree: no walk.
+            const leaf = [1]u32{root};
+            const subtree: []const u32 = if (self.entries[root].first_child == 0) &leaf else walked: {
+                self.walk.clearRetainingCapacity();
+                try self.collectPostOrder(root);
+                break :walked self.walk.items;
+            };
             // Reserve everything before the first change, so running out of memory changes nothing.
-            if (self.walk.items.len > small.len) {
+            if (subtree.len > small.len) {
                 due = .empty;
-                try due.ensureTotalCapacity(self.gpa, self.walk.items.len);
+                try due.ensureTotalCapacity(self.gpa, subtree.len);
             }
-            try self.free_slots.ensureUnusedCapacity(self.gpa, self.walk.items.len);
+            try self.free_slots.ensureUnusedCapacity(self.gpa, subtree.len);
 
             self.unlink(root);
             const s = self.stats;
-            for (self.walk.items) |slot| {
+            for (subtree) |slot| {
                 const e = &self.entries[slot];
                 const live_generation = self.generations[slot];
                 @atomicStore(u32, &self.generations[slot], live_generation + 1, .release);
@@ -452,8 +478,8 @@ pub const Registry = struct {
                 if (runs) if (e.destructor) |d| due.appendAssumeCapacity(.{ .destructor = d, .pointer = e.pointer, .context = e.context });
                 self.recycle(slot);
             }
-            s.capsules_live -= self.walk.items.len;
-            s.capsules_destroyed += self.walk.items.len;
+            s.capsules_live -= subtree.len;
+            s.capsules_destroyed += subtree.len;
             // Counted as they become due, under the lock: no atomic add after they ran.
             s.destructors_run += due.items.len;
         }
@@ -911,6 +937,24 @@ test "table full is a status, not a crash" {
     try testing.expectEqual(@as(usize, 2), f.registry.enumerate(&all));
     try f.registry.destroy(a);
     try f.registry.destroy(b);
+}
+
+test "a full table still answers register with the entry that exists, and forgets a refused address" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 1 });
+    defer f.registry.deinit();
+    var existing: Handle = .none;
+    const window = try f.registry.register(0x10, 1, null, null, 1, &existing);
+    try testing.expectError(error.AlreadyRegistered, f.registry.register(0x10, 1, null, null, 1, &existing));
+    try testing.expectEqual(window, existing);
+    try testing.expectError(error.TableFull, f.registry.register(0x20, 1, null, null, 1, &existing));
+    try testing.expectEqual(@as(usize, 1), f.registry.by_address.len);
+    try testing.expectError(error.NotFound, f.registry.find(0x20, any_type));
+    try f.registry.destroy(window);
+    try testing.expectEqual(@as(usize, 0), f.registry.by_address.len);
+    const button = try f.registry.register(0x20, 1, null, null, 1, &existing);
+    try testing.expectEqual(button, try f.registry.find(0x20, any_type));
+    try f.registry.destroy(button);
 }
 
 test "notify from other threads while the main thread creates" {

@@ -300,7 +300,12 @@ pub const Tracker = struct {
 
     /// Allocates `size` bytes aligned to `alignment` (a power of two). Returns null when the
     /// request is malformed or memory is exhausted; never reports that as a violation.
-    pub fn alloc(self: *Tracker, size: usize, alignment: usize, tag: u32) ?[*]u8 {
+    ///
+    /// `alloc`, `freeBlock` and `evictOldest` start on a cache line: where the linker put them
+    /// otherwise moved with unrelated changes elsewhere in the library, and a registry change
+    /// once made malloc+free 3 ns slower natively and a raw widget create+destroy through
+    /// Deno 7 ns slower without touching this file.
+    pub fn alloc(self: *Tracker, size: usize, alignment: usize, tag: u32) align(64) ?[*]u8 {
         if (alignment == 0 or !std.math.isPowerOfTwo(alignment) or alignment > max_alignment) return self.failed();
         const canary: u16 = @intCast(@atomicLoad(u32, &self.config.canary_size, .monotonic));
         const front = frontSize(alignment);
@@ -359,7 +364,7 @@ pub const Tracker = struct {
 
     /// `path` says which guard check this free performs: `.on_free` checks the guards,
     /// `.on_realloc` trusts the check realloc already made, so nothing is reported twice.
-    fn freeBlock(self: *Tracker, pointer: ?*anyopaque, path: events.Detail) FreeOutcome {
+    fn freeBlock(self: *Tracker, pointer: ?*anyopaque, path: events.Detail) align(64) FreeOutcome {
         const address = @intFromPtr(pointer orelse return .ignored_null);
         self.guard.lock();
         defer self.guard.unlock();
@@ -507,7 +512,7 @@ pub const Tracker = struct {
         }
     }
 
-    fn evictOldest(self: *Tracker) void {
+    fn evictOldest(self: *Tracker) align(64) void {
         const held = self.quarantine.popFront().?;
         self.stats.quarantine_count -= 1;
         self.stats.quarantine_bytes -= held.meta.size;
