@@ -239,4 +239,26 @@ describe("native object wrappers", () => {
     window.release();
     for (const handle of bare) registry.destroy(handle);
   });
+
+  it("wrappers made in one job past the nursery's size keep their identity, and dropped ones are collected", async () => {
+    const live = widgets.wg_live_objects();
+    // Well past the 128 wrappers that make the nursery graduate within a job; every other
+    // one released at once, so later ones reuse slots the nursery still lists.
+    const kept: NativeObject[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const window = newWindow();
+      if (i % 2 === 0) kept.push(window);
+      else window.release();
+    }
+    for (const window of kept) assert.equal(borrow(Window, use(window)), window, "one wrapper per object within the job");
+    let dropped = false;
+    const watcher = new FinalizationRegistry(() => dropped = true);
+    (() => watcher.register(newWindow(), "dropped"))();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the job ends: the nursery graduates
+    for (const window of kept) assert.equal(borrow(Window, use(window)), window, "and after it");
+    await collectUntil(() => dropped && widgets.wg_live_objects() === live + kept.length);
+    assert.equal(widgets.wg_live_objects(), live + kept.length, "the dropped window's destructor ran");
+    for (const window of kept) window.release();
+    assert.equal(widgets.wg_live_objects(), live);
+  });
 });

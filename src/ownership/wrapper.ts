@@ -148,38 +148,69 @@ export interface Attachment {
  * measured 0.2-2 µs per object in a loop on Deno 2.9 and Bun 1.4, where V8 and JSC keep
  * every WeakRef target alive until the job ends anyway), so an object created and released
  * within one job pays for neither. The nursery holds nothing longer than a WeakRef would.
+ *
+ * The nursery is an array made afresh each time it graduates: at the end of the job, or
+ * once it holds {@linkcode nurseryLimit} wrappers. Young itself, it takes young wrappers
+ * without V8's old-to-new write barrier, which a store into the long-lived slot table costs.
+ * While a wrapper is in the nursery its slot's entry is its position there, a number, which
+ * needs no barrier either. An owned create and release took 20 ns less on Deno 2.9 than with
+ * every new wrapper stored in the table, and the same on Bun 1.4 (bench/ownership.ts).
  */
-// A nursery wrapper is held by its own internals (`held`), so making one stores no new
-// object into a long-lived structure but its slot's entry in `internalsBySlot`: each such
-// store costs V8 a write barrier (a separate nursery array cost about 20 ns per create).
-const nurserySlots: number[] = [];
 /**
- * The internals of the newest wrapper of each slot: a wrapper made for an entry whose previous
- * wrapper was collected marks that one superseded (see `Internals.superseded`). Its `ref` is
- * the slot's identity entry once the wrapper left the nursery. A wrapper that ends in the
- * nursery keeps its entry until the job ends: a slot reused within the job finds it there,
- * already listed in `nurserySlots`, so a loop of creates and releases does not grow the list
- * (its growth showed up as page faults).
+ * Wrappers made in one job beyond this graduate early. With 1024, a scavenge could find
+ * every wrapper made since the previous one still held, and V8 then pretenured the
+ * allocation sites of wrappers and handles (allocating them in the old generation from then
+ * on): the lifecycle took 25 ns more than with the table instead of 20 ns less.
  */
-const internalsBySlot = new SlotTable<Internals>();
+const nurseryLimit = 128;
+let nursery: Internals[] = new Array(nurseryLimit);
+let nurseryLength = 0;
+let graduationQueued = false;
+/**
+ * Each slot's newest wrapper: its internals once it left the nursery, its position in the
+ * nursery before. A wrapper made for an entry whose previous wrapper was collected marks that
+ * one superseded (see `Internals.superseded`).
+ */
+const internalsBySlot = new SlotTable<Internals | number>();
 
-function flushNursery(): void {
-  for (const slot of nurserySlots) {
-    const internals = internalsBySlot.get(slot);
-    const object = internals?.held;
-    if (internals === undefined || object === undefined) continue;
+function endOfJob(): void {
+  graduationQueued = false;
+  graduate();
+}
+
+/**
+ * Empties the nursery: the wrappers still valid get their WeakRef and finalizer and become
+ * their slots' entries; the others leave nothing behind.
+ */
+function graduate(): void {
+  const members = nursery, length = nurseryLength;
+  nursery = new Array(nurseryLimit);
+  nurseryLength = 0;
+  for (let position = 0; position < length; position++) {
+    const internals = members[position];
+    const object = internals.held!;
+    // A wrapper that ended leaves its number behind, stale: `internalsAt` tells.
+    if (internals.state === "invalid" || internalsBySlot.get(internals.slot) !== position) continue;
     internals.held = undefined;
-    if (internals.state === "invalid") {
-      internalsBySlot.delete(slot, internals);
-      continue;
-    }
+    internalsBySlot.swap(internals.slot, internals);
     internals.ref = new WeakRef(object);
     // No unregister token: with one, Bun 1.4.5 spent about 22 µs per collected object in its
     // finalization machinery (9 ms per 50,000 without). A released wrapper's finalizer
     // finds it invalid and returns.
     finalizers.register(object, internals);
   }
-  nurserySlots.length = 0;
+}
+
+/** The internals of the newest wrapper of `slot`, in the nursery or out of it. */
+function internalsAt(slot: number): Internals | undefined {
+  const entry = internalsBySlot.get(slot);
+  return typeof entry === "number" ? nurseryMember(entry, slot) : entry;
+}
+
+/** The nursery's wrapper at `position` if it is one of `slot`: an entry left by an earlier nursery is not. */
+function nurseryMember(position: number, slot: number): Internals | undefined {
+  const internals = nursery[position];
+  return internals?.slot === slot ? internals : undefined;
 }
 
 /**
@@ -575,6 +606,7 @@ export function attachment(owner: NativeObject, slot: string): Attachment | unde
 
 /** Ends what an object holds once it is invalid: its keep-alives and its attachments. */
 function release(internals: Internals): void {
+  if (internals.keepAlives === undefined && internals.attachments === undefined) return;
   dropKeepAlives(internals);
   const attachments = internals.attachments;
   internals.attachments = undefined;
@@ -599,7 +631,7 @@ function dropKeepAlives(internals: Internals): void {
 
 /** The wrapper JS holds for the live registry entry `handle`, if it still has one. */
 function heldWrapper(handle: registry.Handle): NativeObject | undefined {
-  const internals = internalsBySlot.get(handle.slot);
+  const internals = internalsAt(handle.slot);
   const object = internals?.held ?? internals?.ref?.deref();
   return object !== undefined && internalsOf(object).handle.generation === handle.generation ? object : undefined;
 }
@@ -627,9 +659,11 @@ const noDestructor = runtime.nativePointer(0);
  */
 function enter(type: ObjectType, address: number, native: unknown, state: "owned" | "borrowed"): { readonly handle: registry.Handle; readonly existing: boolean } {
   const owned = state === "owned";
+  // Named, not `ownerCodes[state]`: a keyed load that sees several names goes megamorphic.
+  const owner = owned ? ownerCodes.owned : ownerCodes.borrowed;
   return native === undefined
-    ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, ownerCodes[state])
-    : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, ownerCodes[state]);
+    ? registry.registerAddress(address, type.nameId, owned ? type.destructor : 0, owner)
+    : registry.registerNative(native, type.nameId, owned ? type.nativeDestructor : noDestructor, owner);
 }
 
 /**
@@ -672,9 +706,18 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     ref: undefined,
     held: undefined,
   };
-  // `previous` may be a wrapper that ended in the nursery (see `forget`): its entry ended with
-  // it, so its generation is never this one.
-  const previous = internalsBySlot.swap(handle.slot, internals);
+  if (!graduationQueued) {
+    graduationQueued = true;
+    queueMicrotask(endOfJob);
+  } else if (nurseryLength === nurseryLimit) {
+    graduate();
+  }
+  const entry = internalsBySlot.swap(handle.slot, nurseryLength);
+  nursery[nurseryLength++] = internals;
+  // The slot's previous wrapper out of the nursery: of this entry if it was collected (its
+  // finalizer may still be pending), else of an entry that ended, whose generation is never
+  // this one. One in the nursery was not collected: the nursery holds it.
+  const previous = typeof entry === "number" ? undefined : entry;
   if (previous !== undefined && previous.handle.generation === handle.generation) {
     previous.superseded = true;
     // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
@@ -684,9 +727,6 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
   }
   const object = construct(internals);
   internals.held = object;
-  if (nurserySlots.length === 0) queueMicrotask(flushNursery);
-  // A nursery wrapper's slot is listed already.
-  if (previous?.held === undefined) nurserySlots.push(handle.slot);
   return object;
 }
 
