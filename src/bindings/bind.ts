@@ -268,19 +268,38 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
   objectTypes.forEach((type, i) => {
     if (type !== undefined) scope[`type${i}`] = type;
   });
+  // An own or borrow result of a type with no allocation rule becomes a wrapper at a call site
+  // of this symbol's own too, not through the closures of `resultWrapper`, which all share.
+  const resultType = typeof result === "object" ? types[result.object] : undefined;
+  scope.wrapper = typeof result !== "object" || resultType === undefined
+    ? undefined
+    : result.ownership === "borrow"
+    ? borrowNative
+    : result.ownership === "own" && !declaresAllocation(resultType)
+    ? ownNative
+    : undefined;
+  scope.resultType = resultType;
+  const wrapped = wrap === undefined
+    ? "returned"
+    : scope.wrapper === undefined
+    ? "wrap(returned, noArguments)"
+    : "returned === null || returned === 0 ? null : wrapper(resultType, returned)";
   return specialize(
     arity,
     `if (arguments.length !== ${arity}) arityError(arguments.length);
     ${checks.join("\n")}
-    if (!callbacksOpen()) return ${wrap === undefined ? `call(${args})` : `wrap(call(${args}), noArguments)`};
     let returned;
+    if (!callbacksOpen()) {
+      returned = call(${args});
+      return ${wrapped};
+    }
     enterNative();
     try {
       returned = call(${args});
     } finally {
       leaveNative();
     }
-    return finish(${wrap === undefined ? "returned" : "wrap(returned, noArguments)"});`,
+    return finish(${wrapped});`,
     scope,
   );
 }
