@@ -12,7 +12,7 @@ import { symbolAddress } from "../native/symbol_address.ts";
 import { addressOf, type NativeObject, type ObjectType, objectType, own, ownerCodes, ownRegistered } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
 import { block, ownerPointer, type Pointer, type Value } from "./pointer.ts";
-import type { CType } from "./types.ts";
+import type { ArrayType, CType } from "./types.ts";
 
 /** Options of {@linkcode alloc}. */
 export interface AllocOptions {
@@ -53,9 +53,8 @@ const tracked: MemorySource = {
   },
 };
 
-/** How many elements a dynamic array gets from an explicit length or from its initialiser. */
-function lengthFor(type: CType, init: Value | undefined, options: AllocOptions): number {
-  if (type.kind !== "array") return 1;
+/** How many elements an array gets: its fixed length, an explicit one, or its initialiser's. */
+function arrayLength(type: ArrayType, init: Value | undefined, options: AllocOptions): number {
   const given = options.length;
   if (given !== undefined) {
     if (!Number.isSafeInteger(given) || given < 0) {
@@ -73,10 +72,13 @@ function lengthFor(type: CType, init: Value | undefined, options: AllocOptions):
   throw new CustodyError("INVALID_ARGUMENT", `Cannot allocate ${type.name}: a dynamic array needs a length or an initialiser`);
 }
 
+const noOptions: AllocOptions = {};
+
 /** {@linkcode alloc} from any source of memory. */
 export function allocFrom(source: MemorySource, type: CType, init: Value | undefined, options: AllocOptions): Pointer {
   if ((type as { kind?: unknown } | null)?.kind === undefined) throw new CustodyError("INVALID_ARGUMENT", "Cannot allocate: not a C type");
-  const length = lengthFor(type, init, options);
+  // Only arrays look further: the rest of that work kept the engines from inlining it here.
+  const length = type.kind === "array" ? arrayLength(type, init, options) : 1;
   const byteLength = type.kind === "array" ? type.element.size * length : type.size;
   // A zero-byte block still needs an address of its own to be owned.
   const size = Math.max(byteLength, 1), zero = options.zero ?? true, tag = options.tag ?? memoryTypeName;
@@ -116,6 +118,6 @@ export function allocFrom(source: MemorySource, type: CType, init: Value | undef
  * console.log(samples.length); // 2
  * ```
  */
-export function alloc(type: CType, init?: Value, options: AllocOptions = {}): Pointer {
+export function alloc(type: CType, init?: Value, options: AllocOptions = noOptions): Pointer {
   return allocFrom(tracked, type, init, options);
 }
