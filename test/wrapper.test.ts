@@ -242,7 +242,7 @@ describe("native object wrappers", () => {
 
   it("wrappers made in one job past the nursery's size keep their identity, and dropped ones are collected", async () => {
     const live = widgets.wg_live_objects();
-    // Well past the 128 wrappers that make the nursery graduate within a job; every other
+    // Well past the 128 wrappers that fill the nursery within a job; every other
     // one released at once, so later ones reuse slots the nursery still lists.
     const kept: NativeObject[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -254,7 +254,7 @@ describe("native object wrappers", () => {
     let dropped = false;
     const watcher = new FinalizationRegistry(() => dropped = true);
     (() => watcher.register(newWindow(), "dropped"))();
-    await new Promise((resolve) => setTimeout(resolve, 0)); // the job ends: the nursery graduates
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the job ends: the kept ones get WeakRefs
     for (const window of kept) assert.equal(borrow(Window, use(window)), window, "and after it");
     await collectUntil(() => dropped && widgets.wg_live_objects() === live + kept.length);
     assert.equal(widgets.wg_live_objects(), live + kept.length, "the dropped window's destructor ran");

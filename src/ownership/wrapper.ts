@@ -149,23 +149,30 @@ export interface Attachment {
  * every WeakRef target alive until the job ends anyway), so an object created and released
  * within one job pays for neither. The nursery holds nothing longer than a WeakRef would.
  *
- * The nursery is an array made afresh each time it graduates: at the end of the job, or
- * once it holds {@linkcode nurseryLimit} wrappers. Young itself, it takes young wrappers
- * without V8's old-to-new write barrier, which a store into the long-lived slot table costs.
- * While a wrapper is in the nursery its slot's entry is its position there, a number, which
- * needs no barrier either. An owned create and release took 20 ns less on Deno 2.9 than with
- * every new wrapper stored in the table, and the same on Bun 1.4 (bench/ownership.ts).
+ * The nursery is a young array. While a wrapper is in it, its slot's entry is its position
+ * there, a number: neither store costs V8 an old-to-new write barrier, which a store of the
+ * new wrapper into the long-lived slot table does. An owned create and release took 20 ns
+ * less on Deno 2.9 than with every new wrapper stored in the table, and the same on Bun 1.4
+ * (bench/ownership.ts).
  */
 /**
- * Wrappers made in one job beyond this graduate early. With 1024, a scavenge could find
- * every wrapper made since the previous one still held, and V8 then pretenured the
- * allocation sites of wrappers and handles (allocating them in the old generation from then
- * on): the lifecycle took 25 ns more than with the table instead of 20 ns less.
+ * Once the nursery holds this many, the wrappers still valid move into the slot table, still
+ * held, and a fresh array takes the next ones. With 1024, a scavenge could find every
+ * wrapper made since the previous one still held, and V8 then pretenured the allocation
+ * sites of wrappers and handles (allocating them in the old generation from then on): the
+ * lifecycle took 25 ns more than with the table instead of 20 ns less.
  */
 const nurseryLimit = 128;
 let nursery: Internals[] = new Array(nurseryLimit);
 let nurseryLength = 0;
-let graduationQueued = false;
+/**
+ * The slots of wrappers that moved out of a full nursery during the current job: held until
+ * it ends. Their WeakRefs wait for the end of the job too: V8 keeps every WeakRef target
+ * made in a job alive until it ends, and scavenges that had to trace thousands of them made
+ * each create of 50,000 kept objects about 90 ns slower.
+ */
+const movedSlots: number[] = [];
+let endOfJobQueued = false;
 /**
  * Each slot's newest wrapper: its internals once it left the nursery, its position in the
  * nursery before. A wrapper made for an entry whose previous wrapper was collected marks that
@@ -173,32 +180,43 @@ let graduationQueued = false;
  */
 const internalsBySlot = new SlotTable<Internals | number>();
 
-function endOfJob(): void {
-  graduationQueued = false;
-  graduate();
-}
-
 /**
- * Empties the nursery: the wrappers still valid get their WeakRef and finalizer and become
- * their slots' entries; the others leave nothing behind.
+ * Empties the nursery into the slot table: the wrappers still valid become their slots'
+ * entries, still held; one that ended leaves its position behind, stale (`internalsAt` tells).
  */
-function graduate(): void {
+function emptyNursery(): void {
   const members = nursery, length = nurseryLength;
   nursery = new Array(nurseryLimit);
   nurseryLength = 0;
   for (let position = 0; position < length; position++) {
     const internals = members[position];
-    const object = internals.held!;
-    // A wrapper that ended leaves its number behind, stale: `internalsAt` tells.
     if (internals.state === "invalid" || internalsBySlot.get(internals.slot) !== position) continue;
-    internals.held = undefined;
     internalsBySlot.swap(internals.slot, internals);
+    movedSlots.push(internals.slot);
+  }
+}
+
+/** The wrappers made in the job that are still valid get their WeakRef and finalizer; the others leave. */
+function endOfJob(): void {
+  endOfJobQueued = false;
+  emptyNursery();
+  for (const slot of movedSlots) {
+    const internals = internalsBySlot.get(slot);
+    // The slot may have been listed twice, or hold a newer wrapper whose entry ended.
+    if (typeof internals !== "object" || internals.held === undefined) continue;
+    const object = internals.held;
+    internals.held = undefined;
+    if (internals.state === "invalid") {
+      internalsBySlot.delete(slot, internals);
+      continue;
+    }
     internals.ref = new WeakRef(object);
     // No unregister token: with one, Bun 1.4.5 spent about 22 µs per collected object in its
     // finalization machinery (9 ms per 50,000 without). A released wrapper's finalizer
     // finds it invalid and returns.
     finalizers.register(object, internals);
   }
+  movedSlots.length = 0;
 }
 
 /** The internals of the newest wrapper of `slot`, in the nursery or out of it. */
@@ -215,7 +233,7 @@ function nurseryMember(position: number, slot: number): Internals | undefined {
 
 /**
  * Drops the identity entry of a wrapper that ends, unless its slot already names a newer one
- * or the wrapper is in the nursery (whose end drops it).
+ * or the wrapper is still held for the current job (whose end drops it).
  */
 function forget(internals: Internals): void {
   if (internals.held === undefined) internalsBySlot.delete(internals.slot, internals);
@@ -706,11 +724,11 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     ref: undefined,
     held: undefined,
   };
-  if (!graduationQueued) {
-    graduationQueued = true;
+  if (!endOfJobQueued) {
+    endOfJobQueued = true;
     queueMicrotask(endOfJob);
   } else if (nurseryLength === nurseryLimit) {
-    graduate();
+    emptyNursery();
   }
   const entry = internalsBySlot.swap(handle.slot, nurseryLength);
   nursery[nurseryLength++] = internals;
