@@ -957,6 +957,39 @@ test "a full table still answers register with the entry that exists, and forget
     try f.registry.destroy(button);
 }
 
+test "a create that runs out of memory changes nothing, whether its slot is new or reused" {
+    var failing = std.testing.FailingAllocator.init(testing.allocator, .{});
+    var stats: Stats = .{};
+    var r = try Registry.init(failing.allocator(), &stats, .{ .capacity = 64 });
+    defer r.deinit();
+    // The first create allocates the address map: refused, it leaves no slot issued.
+    failing.fail_index = failing.alloc_index;
+    try testing.expectError(error.OutOfMemory, r.create(0x1000, 0, null, null, .none));
+    try testing.expectEqual(@as(u32, 0), r.issued);
+    failing.fail_index = std.math.maxInt(usize);
+    // 32 addresses fill the map to its load limit: the next insert must grow it. Second
+    // entries at two of the addresses, destroyed, leave their slots queued and the map as full.
+    var handles: [32]Handle = undefined;
+    for (handles[0..31], 0..) |*h, i| h.* = try r.create(0x1000 + i * 16, 0, null, null, .none);
+    const sharer = try r.create(0x1000, 1, null, null, .none);
+    const second_sharer = try r.create(0x1010, 1, null, null, .none);
+    handles[31] = try r.create(0x1000 + 31 * 16, 0, null, null, .none);
+    try r.destroy(sharer);
+    try r.destroy(second_sharer);
+    try testing.expectEqual(@as(usize, 32), r.by_address.len);
+    failing.fail_index = failing.alloc_index;
+    try testing.expectError(error.OutOfMemory, r.create(0x9000, 0, null, null, .none));
+    try testing.expectEqual(@as(u32, 34), r.issued);
+    try testing.expectEqual(@as(usize, 32), r.by_address.len);
+    failing.fail_index = std.math.maxInt(usize);
+    // The refused create gave its slot back to the front of the queue.
+    const again = try r.create(0x9000, 0, null, null, .none);
+    try testing.expectEqual(sharer.slot, again.slot);
+    try testing.expectEqual(sharer.generation + 2, again.generation);
+    try r.destroy(again);
+    for (handles) |h| try r.destroy(h);
+}
+
 test "notify from other threads while the main thread creates" {
     var f: Fixture = undefined;
     try f.setUp(.{ .capacity = 1 << 12 });
