@@ -225,9 +225,13 @@ export function bind<const D extends Declaration>(path: string, declared: D, opt
  */
 function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args: unknown[]) => unknown, types: Record<string, ObjectType>) {
   const result = fn.result;
-  // Own and borrow results never look at the arguments.
+  // The results the fast path takes never look at the arguments.
   const noArguments: unknown[] = [];
-  const wrap = typeof result === "object" ? resultWrapper(name, result, types[result.object]) : undefined;
+  const resultType = typeof result === "object" ? types[result.object] : undefined;
+  // A plain result becomes a wrapper at a call site of this symbol's own, not through the
+  // closures of `resultWrapper`, which every symbol shares.
+  const plain = typeof result === "object" ? plainResult(result, types[result.object]) : undefined;
+  const wrap = typeof result === "object" && plain === undefined ? resultWrapper(name, result, types[result.object]) : undefined;
   const arity = fn.parameters.length;
   const objectTypes = fn.parameters.map((p) => isObjectParameter(p) ? types[p.object] : undefined);
   const wrongArgument = (index: number, value: unknown): never => {
@@ -260,6 +264,8 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
     arityError,
     finish,
     wrap,
+    plain,
+    resultType,
     noArguments,
     callbacksOpen,
     enterNative,
@@ -268,22 +274,11 @@ function fastBoundFunction(name: string, fn: FunctionDeclaration, call: (...args
   objectTypes.forEach((type, i) => {
     if (type !== undefined) scope[`type${i}`] = type;
   });
-  // An own or borrow result of a type with no allocation rule becomes a wrapper at a call site
-  // of this symbol's own too, not through the closures of `resultWrapper`, which all share.
-  const resultType = typeof result === "object" ? types[result.object] : undefined;
-  scope.wrapper = typeof result !== "object" || resultType === undefined
-    ? undefined
-    : result.ownership === "borrow"
-    ? borrowNative
-    : result.ownership === "own" && !declaresAllocation(resultType)
-    ? ownNative
-    : undefined;
-  scope.resultType = resultType;
-  const wrapped = wrap === undefined
-    ? "returned"
-    : scope.wrapper === undefined
+  const wrapped = plain !== undefined
+    ? "returned === null || returned === 0 ? null : plain(resultType, returned)"
+    : wrap !== undefined
     ? "wrap(returned, noArguments)"
-    : "returned === null || returned === 0 ? null : wrapper(resultType, returned)";
+    : "returned";
   return specialize(
     arity,
     `if (arguments.length !== ${arity}) arityError(arguments.length);
@@ -421,17 +416,27 @@ function resultWrapper(name: string, result: ObjectResult, type: ObjectType): (p
   return (pointer, args) => pointer === null || pointer === 0 ? null : wrap(pointer, args);
 }
 
+/**
+ * How a plain object result becomes a wrapper: an own or borrow result of a type with no
+ * allocation rule needs nothing but its type and pointer. Undefined for the others.
+ */
+function plainResult(result: ObjectResult, type: ObjectType): ((type: ObjectType, pointer: unknown) => NativeObject) | undefined {
+  if (result.ownership === "borrow") return borrowNative;
+  return result.ownership === "own" && !declaresAllocation(type) ? ownNative : undefined;
+}
+
 /** The wrapper of a non-null object result, by the result's ownership. */
 function objectOf(name: string, result: ObjectResult, type: ObjectType): (pointer: unknown, args: unknown[]) => NativeObject {
+  const plain = plainResult(result, type);
+  if (plain !== undefined) return (pointer) => plain(type, pointer);
   switch (result.ownership) {
     case "own":
-      if (!declaresAllocation(type)) return (pointer) => ownNative(type, pointer);
+    case "borrow":
+      // Not plain: an owned result of a type with an allocation rule.
       return (pointer) => {
         checkAllocation(type, runtime.addressOfNative(pointer), `own the result of ${name},`);
         return ownNative(type, pointer);
       };
-    case "borrow":
-      return (pointer) => borrowNative(type, pointer);
     case "child":
       return (pointer, args) => {
         const object = borrowNative(type, pointer);
