@@ -6,7 +6,9 @@
  *   through the runtime's own FFI, the sides alternating round after round with mitata;
  *   with, between them, the same native work with no JS wrapper (`custody_alloc_owned_number`
  *   + `custody_capsule_destroy` through raw FFI, bench/raw_custody.ts): the floor
- *   (`js_alloc_release_floor_vs_raw`, and custody against it, `js_alloc_release_vs_floor`).
+ *   (`js_alloc_release_floor_vs_raw`, and custody against it, `js_alloc_release_vs_floor`);
+ *   and the part of that floor the tracked allocator takes alone, a tracked block with no
+ *   registry entry (`custody_calloc_tagged` + `custody_free`, `js_alloc_release_tracked_vs_raw`).
  * - GC reclamation: 10^6 allocations dropped without release, the garbage collector forced
  *   every 10^5; the process's RSS before and after, and the tracked blocks still live; then a
  *   second 10^6 the same way, and the RSS growth over it.
@@ -48,10 +50,11 @@ const raw = await rawLibc();
 const floor = await rawCustody(await rawWidgets());
 const figures = await alternate({
   raw: () => raw.pair(),
+  tracked: () => floor.trackedAllocation(),
   floor: () => floor.registeredAllocation(),
   custody: () => alloc(types.u64).release(),
 });
-const rawPair = figures.raw, floorPair = figures.floor, custodyPair = figures.custody;
+const rawPair = figures.raw, trackedPair = figures.tracked, floorPair = figures.floor, custodyPair = figures.custody;
 
 const collectAll = () => collect(runtime.collectGarbage);
 const mb = (bytes: number) => bytes / 2 ** 20;
@@ -81,6 +84,8 @@ writeResult({
   ...nanoseconds("raw_malloc_free", rawPair),
   ...nanoseconds("js_alloc_release", custodyPair),
   js_alloc_release_vs_raw: custodyPair.p50 / rawPair.p50,
+  ...nanoseconds("tracked_allocation", trackedPair),
+  js_alloc_release_tracked_vs_raw: trackedPair.p50 / rawPair.p50,
   ...nanoseconds("registered_allocation", floorPair),
   js_alloc_release_floor_vs_raw: floorPair.p50 / rawPair.p50,
   js_alloc_release_vs_floor: custodyPair.p50 / floorPair.p50,
