@@ -8,7 +8,7 @@
  *   + `custody_capsule_destroy` through raw FFI, bench/raw_custody.ts): the floor
  *   (`js_alloc_release_floor_vs_raw`, and custody against it, `js_alloc_release_vs_floor`);
  *   and the part of that floor the tracked allocator takes alone, a tracked block with no
- *   registry entry (`custody_calloc_tagged` + `custody_free`, `js_alloc_release_tracked_vs_raw`).
+ *   registry entry (a zeroed tracked block + `custody_free`, `js_alloc_release_tracked_vs_raw`).
  * - GC reclamation: 10^6 allocations dropped without release, the garbage collector forced
  *   every 10^5; the process's RSS before and after, and the tracked blocks still live; then a
  *   second 10^6 the same way, and the RSS growth over it.

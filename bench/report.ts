@@ -155,7 +155,7 @@ for (const r of [deno, bun]) {
     `<= 2 (${verdict(r.js_alloc_release_vs_raw, 2)})`,
   ]);
   rows.push([
-    `\`${r.runtime}.js_alloc_release_tracked_vs_raw\`: the tracked allocator alone, no registry entry, no JS (\`custody_calloc_tagged\` and \`custody_free\` through raw FFI)`,
+    `\`${r.runtime}.js_alloc_release_tracked_vs_raw\`: the tracked allocator alone, no registry entry, no JS (a zeroed tracked block and \`custody_free\` through raw FFI)`,
     `**${fmt(r.js_alloc_release_tracked_vs_raw, 3)}** (${fmt(r.tracked_allocation_ns)} ns)`,
     `${fmt(r.tracked_allocation_ns_p25)} to ${fmt(r.tracked_allocation_ns_p75)} (p25 to p75)`,
     "part of the limit below",
@@ -343,7 +343,7 @@ ${limits.join("\n")}
 - **Fuzz throughput**: \`fuzz/campaign.ts\` for ${fmt(deno.fuzz_seconds, 0)} s per runtime, one worker; commands/s from its
   stats.json.
 - **Memory API** (\`bench/memory.ts\`, mitata): \`alloc(types.u64).release()\` against libc \`malloc(8)\` plus \`free\`
-  through the runtime's own FFI, alternating rounds with two floors: the tracked allocator alone (\`custody_calloc_tagged\` plus
+  through the runtime's own FFI, alternating rounds with two floors: the tracked allocator alone (a zeroed tracked block plus
   \`custody_free\`) and a tracked block with its registry entry (\`custody_alloc_owned_number\` plus destroy), each through raw
   FFI with no JS; then 10^6 allocations dropped without release, the collector forced
   every 10^5, with the process's RSS before and after and the tracked blocks left. This runs in ${deno.js_alloc_release_vs_raw_process_count} processes per runtime;
