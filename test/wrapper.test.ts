@@ -6,12 +6,16 @@ import assert from "node:assert/strict";
 import { registry } from "../mod.ts";
 import { symbolAddress } from "../src/native/symbol_address.ts";
 import { dump } from "../src/ownership/dump.ts";
-import { apply, applyAll, borrow, handleOf, type NativeObject, objectType, own, use } from "../src/ownership/wrapper.ts";
+import { apply, applyAll, borrow, handleOf, keepAlive, keptAlive, type NativeObject, objectType, own, use } from "../src/ownership/wrapper.ts";
+import * as allocator from "../src/allocator.ts";
+import { libraryPath } from "../src/native/library.ts";
 import { widgets, widgetsPath } from "./widgets_library.ts";
 import { collectUntil, throwsCode } from "./helpers.ts";
 
 const Window = objectType("Window", { destructor: symbolAddress(widgetsPath, "wg_window_destroy") });
 const Button = objectType("Button", { destructor: symbolAddress(widgetsPath, "wg_widget_destroy"), notifiesDestruction: true });
+/** Tracked blocks freed by custody_free, which reads nothing in them. */
+const Block = objectType("Test.Block", { destructor: symbolAddress(libraryPath(), "custody_free"), destructorFreesOnly: true });
 
 const deadCallsAtStart = widgets.wg_dead_calls();
 const by = (event: string) => ({ event: event as never, by: "test" });
@@ -180,6 +184,47 @@ describe("native object wrappers", () => {
     throwsCode(() => own(Button, address), "ALREADY_OWNED", /child/);
     assert.equal(widgets.wg_window_child_count(use(window)), 1, "still the window's child");
     window.release();
+  });
+
+  it("an object that keeps itself alive keeps nothing, and is still collected", async () => {
+    const live = widgets.wg_live_objects();
+    (() => {
+      const window = newWindow();
+      const other = newWindow();
+      keepAlive(window, other, "slot", "set");
+      // Setting the slot to the object itself empties it: the other one is let go.
+      keepAlive(window, window, "slot", "set");
+      keepAlive(window, window, "added");
+      assert.equal(registry.info(handleOf(window)).keepAlive, 0);
+      assert.equal(registry.info(handleOf(other)).keepAlive, 0);
+      assert.deepEqual([...keptAlive(window).values()].flat(), []);
+    })();
+    await collectUntil(() => widgets.wg_live_objects() === live);
+    assert.equal(widgets.wg_live_objects(), live, "both destructors ran");
+  });
+
+  it("a keep-alive cycle is collected when every destructor in it only frees; any other cycle stays", async () => {
+    const isBlock = (address: number) => allocator.blockSize(address) !== undefined;
+    const [first, second] = (() => {
+      const a = own(Block, allocator.malloc(8)), b = own(Block, allocator.malloc(8));
+      keepAlive(a, b);
+      keepAlive(b, a);
+      return [use(a), use(b)];
+    })();
+    // A cycle through a window, whose destructor may read what it keeps, must stay.
+    const [block, windowAddress] = (() => {
+      const kept = own(Block, allocator.malloc(8)), window = newWindow();
+      keepAlive(kept, window);
+      keepAlive(window, kept);
+      return [use(kept), use(window)];
+    })();
+    await collectUntil(() => !isBlock(first) && !isBlock(second));
+    assert.ok(!isBlock(first) && !isBlock(second), "both blocks of the cycle were freed");
+    assert.ok(isBlock(block) && registry.find(windowAddress, Window.nameId) !== undefined, "the mixed cycle stays");
+    borrow(Window, windowAddress).release();
+    borrow(Block, block).release();
+    await collectUntil(() => !isBlock(block));
+    assert.equal(isBlock(block), false, "released, the window let the block go");
   });
 
   it("dump says who owns it, its tree, and what invalidated it", () => {

@@ -41,7 +41,8 @@ export interface MemorySource {
 }
 
 let trackedType: ObjectType | undefined;
-const blockType = () => trackedType ??= objectType(memoryTypeName, { destructor: symbolAddress(libraryPath(), "custody_free") });
+// custody_free reads nothing in the block, so blocks whose pointer fields point at each other are collected.
+const blockType = () => trackedType ??= objectType(memoryTypeName, { destructor: symbolAddress(libraryPath(), "custody_free"), destructorFreesOnly: true });
 
 const tracked: MemorySource = {
   allocate: (size, align, zero, tag) => allocator.malloc(size, { alignment: Math.max(align, 16), zero, tag }),

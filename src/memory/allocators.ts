@@ -18,7 +18,11 @@ import { array, type CType, types } from "./types.ts";
 export interface AllocatorFunctions {
   /** Returns the address of `size` new bytes; 0 (NULL) when it cannot. */
   readonly alloc: (size: number) => number;
-  /** Frees a block `alloc` returned; without it, blocks are never freed (as in cffi). */
+  /**
+   * Frees a block `alloc` returned; without it, blocks are never freed (as in cffi). Blocks
+   * whose pointer fields point at one another are freed in no particular order once all are
+   * garbage, so it must not follow pointers stored in the block.
+   */
   readonly free?: (address: number) => void;
   /** Zero each new block (when `alloc` does not); default true. */
   readonly clear?: boolean;
@@ -58,7 +62,8 @@ export function newAllocator(functions: AllocatorFunctions): Allocator {
   if (free !== undefined && typeof free !== "function") throw new CustodyError("INVALID_ARGUMENT", "Cannot make an allocator: free must be a function");
   // One destructor context for the allocator's lifetime: every block it made is freed through it.
   const context = free === undefined ? 0 : registerDestructor(free, false);
-  const ownerType: ObjectType = objectType(memoryTypeName, { destructor: free === undefined ? 0 : trampolineAddress });
+  // An allocator's free gives memory back; it does not follow pointers stored in it.
+  const ownerType: ObjectType = objectType(memoryTypeName, { destructor: free === undefined ? 0 : trampolineAddress, destructorFreesOnly: true });
   const source: MemorySource = {
     allocate(size) {
       const address = alloc(size);

@@ -40,6 +40,13 @@ export interface ObjectType {
   readonly notifiesDestruction: boolean;
   /** `destructor` in the runtime's pointer representation, made once for registrations. */
   readonly nativeDestructor: unknown;
+  /**
+   * Its destructor only frees the object's memory, reading nothing in it or behind it, so
+   * objects of this type that keep one another alive may be destroyed in any order: a
+   * keep-alive cycle among them is collected. Any other cycle stays (leaks() lists it), since
+   * some destructor in it would run after an object it may still read.
+   */
+  readonly destructorFreesOnly?: boolean;
   /** What `release()` and `[Symbol.dispose]()` record as the cause, made once per type. */
   readonly causes: MethodCauses;
 }
@@ -74,7 +81,7 @@ export function methodCauses(name: string): MethodCauses {
  */
 export function objectType(
   name: string,
-  options: { readonly destructor?: number; readonly notifiesDestruction?: boolean } = {},
+  options: { readonly destructor?: number; readonly notifiesDestruction?: boolean; readonly destructorFreesOnly?: boolean } = {},
 ): ObjectType {
   return {
     name,
@@ -82,6 +89,7 @@ export function objectType(
     destructor: options.destructor ?? 0,
     notifiesDestruction: options.notifiesDestruction ?? false,
     nativeDestructor: runtime.nativePointer(checkAddress(options.destructor ?? 0, `Cannot describe ${name}`)),
+    destructorFreesOnly: options.destructorFreesOnly ?? false,
     causes: methodCauses(name),
   };
 }
@@ -116,8 +124,15 @@ interface Internals extends OwnershipRecord {
   expected: number;
   /** The parent's handle while the object is a child: tells a parent's death from its own. */
   parent: registry.Handle | undefined;
-  /** Objects this one keeps alive, by slot. Strong references: the patients outlive no nurse. */
+  /**
+   * Objects this one keeps alive, by slot: strong references, so that no patient dies before
+   * its nurse. Held here only if the type's destructor does more than free (see
+   * `ObjectType.destructorFreesOnly`; otherwise the wrapper holds them, see `slotsOnWrapper`):
+   * the finalization registry holds internals strongly, so a cycle through them is never collected.
+   */
   keepAlives: Map<string, NativeObject[]> | undefined;
+  /** The handles whose native keep-alive counts this object holds, one per count: what its end lets go. */
+  keptHandles: registry.Handle[] | undefined;
   /** What ends with this object (callbacks bound to it), by slot. */
   attachments: Map<string, Attachment> | undefined;
   /**
@@ -543,11 +558,40 @@ export function applyAll(pairs: readonly (readonly [NativeObject, Event])[], cau
 export type KeepAliveMode = "set" | "add" | "remove";
 
 /**
+ * The keep-alive slots of wrappers whose type's destructor only frees: held by the wrapper,
+ * so that a cycle of them is collected like any other cycle of JS objects.
+ */
+const slotsOnWrapper = new WeakMap<NativeObject, Map<string, NativeObject[]>>();
+
+/** Where `nurse` records what it keeps alive, made on first use if `make`. */
+function slotsOf(nurse: NativeObject, internals: Internals, make: boolean): Map<string, NativeObject[]> | undefined {
+  if (internals.type.destructorFreesOnly !== true) return make ? internals.keepAlives ??= new Map() : internals.keepAlives;
+  let slots = slotsOnWrapper.get(nurse);
+  if (slots === undefined && make) slotsOnWrapper.set(nurse, slots = new Map());
+  return slots;
+}
+
+function takeKeepAlive(internals: Internals, patient: NativeObject): void {
+  const handle = internalsOf(patient).handle;
+  registry.keepAlive(handle);
+  (internals.keptHandles ??= []).push(handle);
+}
+
+function dropKeepAlive(internals: Internals, patient: NativeObject): void {
+  const handle = internalsOf(patient).handle;
+  registry.dropKeepAlive(handle);
+  const handles = internals.keptHandles!;
+  handles.splice(handles.indexOf(handle), 1);
+}
+
+/**
  * Makes `nurse` keep `patient` alive, in the keyed `slot` (pybind11's `keep_alive`,
  * Shiboken's reference slots): `"add"` adds it (once), `"set"` replaces whatever the slot
  * held (with null: empties it), `"remove"` takes it out. While kept alive the patient is not garbage collected, and
  * if it is released its native destructor waits until no nurse keeps it. A keep-alive never
- * invalidates the patient; the nurse drops all of its own when it becomes invalid.
+ * invalidates the patient; the nurse drops all of its own when it becomes invalid. An object
+ * outlives itself anyway: keeping itself alive is keeping nothing (with `"set"`, the slot is
+ * emptied), so a struct whose pointer field points into itself stays collectable.
  *
  * @throws {CustodyError} `INVALID_OBJECT` when the nurse or (to add) the patient is invalid.
  */
@@ -558,32 +602,33 @@ export function keepAlive(nurse: NativeObject, patient: NativeObject | null, slo
     }
   }
   use(nurse);
+  if (patient === nurse) patient = null;
   const internals = internalsOf(nurse);
-  const slots = internals.keepAlives ??= new Map<string, NativeObject[]>();
+  const slots = slotsOf(nurse, internals, true)!;
   const held = slots.get(slot) ?? [];
   if (patient === null) {
     // Setting a slot to nothing empties it; adding or removing nothing changes nothing.
     if (mode !== "set") return;
-    for (const previous of held) registry.dropKeepAlive(internalsOf(previous).handle);
+    for (const previous of held) dropKeepAlive(internals, previous);
     slots.delete(slot);
     return;
   }
   if (mode === "remove") {
     const kept = held.filter((p) => p !== patient);
-    if (kept.length !== held.length) registry.dropKeepAlive(internalsOf(patient).handle);
+    if (kept.length !== held.length) dropKeepAlive(internals, patient);
     slots.set(slot, kept);
     return;
   }
   use(patient);
   if (mode === "add" && held.includes(patient)) return;
-  registry.keepAlive(internalsOf(patient).handle);
-  if (mode === "set") for (const previous of held) registry.dropKeepAlive(internalsOf(previous).handle);
+  takeKeepAlive(internals, patient);
+  if (mode === "set") for (const previous of held) dropKeepAlive(internals, previous);
   slots.set(slot, mode === "set" ? [patient] : [...held, patient]);
 }
 
 /** What `nurse` keeps alive, by slot. */
 export function keptAlive(nurse: NativeObject): ReadonlyMap<string, readonly NativeObject[]> {
-  return internalsOf(nurse).keepAlives ?? new Map();
+  return slotsOf(nurse, internalsOf(nurse), false) ?? new Map();
 }
 
 /**
@@ -622,7 +667,7 @@ export function attachment(owner: NativeObject, slot: string): Attachment | unde
 
 /** Ends what an object holds once it is invalid: its keep-alives and its attachments. */
 function release(internals: Internals): void {
-  if (internals.keepAlives === undefined && internals.attachments === undefined) return;
+  if (internals.keptHandles === undefined && internals.attachments === undefined) return;
   dropKeepAlives(internals);
   const attachments = internals.attachments;
   internals.attachments = undefined;
@@ -630,17 +675,19 @@ function release(internals: Internals): void {
 }
 
 function dropKeepAlives(internals: Internals): void {
-  const slots = internals.keepAlives;
-  if (slots === undefined) return;
+  const handles = internals.keptHandles;
+  if (handles === undefined) return;
+  internals.keptHandles = undefined;
   internals.keepAlives = undefined;
-  for (const patients of slots.values()) {
-    for (const patient of patients) {
-      // The patient's handle is accepted even after it was destroyed: its destructor was waiting for this.
-      try {
-        registry.dropKeepAlive(internalsOf(patient).handle);
-      } catch {
-        // Its native object died meanwhile (notified): nothing was waiting.
-      }
+  // A collected wrapper's slots went with it; a released one's are let go here.
+  const nurse = internals.held ?? internals.ref?.deref();
+  if (nurse !== undefined) slotsOnWrapper.delete(nurse);
+  for (const handle of handles) {
+    // The patient's handle is accepted even after it was destroyed: its destructor was waiting for this.
+    try {
+      registry.dropKeepAlive(handle);
+    } catch {
+      // Its native object died meanwhile (notified): nothing was waiting.
     }
   }
 }
@@ -716,6 +763,7 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     rule,
     parent,
     keepAlives: undefined,
+    keptHandles: undefined,
     attachments: undefined,
     native,
     superseded: false,
