@@ -14,6 +14,8 @@
  *   a second consumer, in JS or native code, fails cleanly.
  * - Names are interned by the native core, copied once and never freed, so no name buffer can
  *   die before its capsule.
+ * - A capsule made from a `Pointer` into memory custody owns is derived from it, as a cast is:
+ *   it keeps the memory alive and is invalid, for JS and native code, once the memory ends.
  *
  * @module
  */
@@ -21,8 +23,8 @@ import { runtime } from "./ffi/mod.ts";
 import { checkAddress } from "./address.ts";
 import { CustodyError } from "./errors.ts";
 import { forgetDestructor, forgetDestructorLater, registerDestructor, takeDestructorError, trampolineAddress } from "./memory/destructors.ts";
-import { Pointer } from "./memory/pointer.ts";
-import { apply, attach, borrow, checkEvent, handleOf, methodCauses, type NativeObject, type ObjectType, own, use } from "./ownership/wrapper.ts";
+import { locate, Pointer } from "./memory/pointer.ts";
+import { apply, attach, type Attachment, attachment, borrow, checkEvent, handleOf, methodCauses, type NativeObject, type ObjectType, own, recordOf, use } from "./ownership/wrapper.ts";
 import * as registry from "./registry.ts";
 
 /**
@@ -33,14 +35,28 @@ export type CapsuleDestructor = number | ((pointer: number, context: number) => 
 
 /** Options of {@linkcode Capsule.create}. */
 export interface CapsuleOptions {
-  /** Runs once when the capsule is released, disposed or collected; never after a consume. */
+  /**
+   * Runs once when the capsule is released, disposed or collected; never after a consume, nor,
+   * for a capsule made from a Pointer, once the memory ended (see {@linkcode Capsule}).
+   */
   readonly destructor?: CapsuleDestructor | null;
   /** A number the destructor is given (PyCapsule's context); default 0. */
   readonly context?: number;
 }
 
+/** Returns `name` if it can name a capsule: a string, or null for the null name. */
+function checkName(name: unknown, action: string): string | null {
+  if (name !== null && typeof name !== "string") throw new CustodyError("INVALID_ARGUMENT", `${action}: a capsule name is a string or null, not ${typeof name}`);
+  return name;
+}
+
+/** Returns `destructor` if it can be a capsule's destructor: a function, an address, or null for none. */
+function checkDestructor(destructor: unknown, action: string): CapsuleDestructor | null {
+  if (destructor === null || typeof destructor === "function") return destructor as CapsuleDestructor | null;
+  return checkAddress(destructor as number, action);
+}
+
 function typeFor(name: string | null, destructor: number): ObjectType {
-  if (name !== null && typeof name !== "string") throw new CustodyError("INVALID_ARGUMENT", `A capsule name is a string or null, not ${typeof name}`);
   return {
     name: name ?? "(null)",
     nameId: registry.typeName(name),
@@ -55,15 +71,52 @@ function describe(name: string | null): string {
   return name === null ? "the null name" : JSON.stringify(name);
 }
 
-/** What a capsule's JS destructor needs; kept apart from the capsule so it never keeps the capsule alive. */
-interface DestructorState {
+/** The attachment slot of a capsule's {@linkcode DestructorState} on its registry wrapper. */
+const stateSlot = "capsule:destructor";
+
+/**
+ * What a capsule's destructor needs, attached to its registry wrapper: shared by every
+ * Capsule object of the entry (a new wrapper of the entry takes it over), and closed when the
+ * entry ends. It never reaches a Capsule, which the wrapper's internals would keep alive.
+ */
+class DestructorState implements Attachment {
+  readonly #handle: registry.Handle;
   context: number;
   /** The trampoline context of a JS destructor, 0 for a native one or none. */
-  registered: number;
-}
+  registered = 0;
+  /**
+   * The destructor's address (the trampoline for a JS one, 0 for none), which the registry
+   * entry of a capsule over memory is given only as the capsule itself ends.
+   */
+  destructor = 0;
+  /**
+   * The memory a capsule made from a {@linkcode Pointer} is a child of, held as a derived
+   * pointer holds it; through the wrapper's internals until the capsule ends, so the memory
+   * outlives it even when both are collected together. Undefined for any other capsule.
+   */
+  readonly memory: Pointer | undefined;
 
-/** One per registry wrapper, shared by every Capsule object of the same capsule. */
-const destructorStates = new WeakMap<NativeObject, DestructorState>();
+  constructor(handle: registry.Handle, context: number, memory: Pointer | undefined) {
+    this.#handle = handle;
+    this.context = context;
+    this.memory = memory;
+  }
+
+  /** Gives the registry entry the destructor: a JS one is the trampoline with its own context. */
+  give(): void {
+    registry.setDestructor(this.#handle, this.destructor, this.registered === 0 ? this.context : this.registered);
+  }
+
+  close(): void {
+    // The garbage collector closes attachments before it destroys the entry: a capsule over
+    // memory still registered now is ending itself, its memory held until now, so its
+    // destructor is due, unless a pinned buffer lost that memory. Every other end comes after
+    // the entry died: released (given the destructor just before), consumed, or ended with
+    // its memory (never given it).
+    if (this.memory !== undefined && registry.isLive(this.#handle) && this.memory.isValid) this.give();
+    if (this.registered !== 0) forgetDestructorLater(this.registered);
+  }
+}
 
 // Set by Capsule's static block: the only way to reach a capsule's registry wrapper.
 let wrapperOfCapsule: (capsule: Capsule) => NativeObject;
@@ -84,19 +137,40 @@ export function capsuleWrapper(capsule: Capsule): NativeObject {
   return wrapperOfCapsule(capsule);
 }
 
-/** A named pointer with a destructor and a context, shared with native code through the registry. */
+/**
+ * A named pointer with a destructor and a context, shared with native code through the registry.
+ *
+ * A capsule made from a {@linkcode Pointer} into memory custody owns is derived from that
+ * memory, as a cast is: it holds the memory, which cannot be collected while the capsule
+ * lives, and its registry entry is a child of the memory's, so the moment the memory ends
+ * (released, destroyed natively, a pinned buffer detached) the capsule is invalid, for JS and
+ * native code alike. Its destructor runs at most once, and only when the capsule ends first
+ * (`release()`, `using`, garbage collection), while its memory is still there: custody gives
+ * the registry entry the destructor only then. A capsule that ends with its memory never runs
+ * it, since it would be handed memory that is freed or no longer custody's; nor does one that
+ * native code destroys (`custody_capsule_destroy`), whose entry has no destructor yet.
+ *
+ * @example A capsule over memory ends with the memory; its destructor does not run
+ * ```ts
+ * import { Capsule } from "./capsule.ts";
+ * import { alloc } from "./memory/alloc.ts";
+ * import { types } from "./memory/types.ts";
+ * let runs = 0;
+ * const memory = alloc(types.u64);
+ * const capsule = Capsule.create(memory, "example.memory", { destructor: () => runs++ });
+ * memory.release();
+ * console.log(capsule.isValid(), runs); // false 0
+ * ```
+ */
 export class Capsule {
   readonly #object: NativeObject;
   readonly #name: string | null;
   readonly #state: DestructorState;
-  /** A {@linkcode Pointer} the capsule was made from: its memory lives at least as long. */
-  readonly #keep: Pointer | undefined;
 
-  private constructor(object: NativeObject, name: string | null, state: DestructorState, keep: Pointer | undefined) {
+  private constructor(object: NativeObject, name: string | null, state: DestructorState) {
     this.#object = object;
     this.#name = name;
     this.#state = state;
-    this.#keep = keep;
   }
 
   static {
@@ -105,10 +179,14 @@ export class Capsule {
 
   /**
    * A new capsule JS owns: its destructor runs once, on `release()`, `using` or garbage
-   * collection, unless it is consumed first.
+   * collection, unless it is consumed first. Made from a {@linkcode Pointer} into memory
+   * custody owns, it is derived from that memory (see {@linkcode Capsule}). Every argument is
+   * checked before anything is registered: a refused create leaves nothing behind.
    *
    * @throws {CustodyError} `NULL_POINTER` for a null pointer, `ALREADY_OWNED` when a live capsule
-   * has that pointer and name, `NAME_TOO_LONG`, `INVALID_ARGUMENT`.
+   * has that pointer and name, `NAME_TOO_LONG`, `INVALID_ARGUMENT` for a name that is not a
+   * string or null, or a bad address, context or destructor; `INVALID_OBJECT` for a Pointer
+   * whose memory was released.
    *
    * @example
    * ```ts
@@ -119,18 +197,43 @@ export class Capsule {
    * capsule.release();
    * console.log(destroyed); // 1
    * ```
+   *
+   * @example Over memory: the destructor runs when the capsule ends first, the memory still there
+   * ```ts
+   * import { Capsule } from "./capsule.ts";
+   * import { alloc } from "./memory/alloc.ts";
+   * import { types } from "./memory/types.ts";
+   * using memory = alloc(types.u64, 7n);
+   * const capsule = Capsule.create(memory, "example.u64", {
+   *   destructor: () => console.log(memory.value), // 7n
+   * });
+   * capsule.release();
+   * ```
    */
   static create(pointer: number | Pointer, name: string | null, options: CapsuleOptions = {}): Capsule {
-    const address = pointer instanceof Pointer ? pointer.address : checkAddress(pointer, `Cannot create capsule ${describe(name)}`);
-    if (address === 0) throw new CustodyError("NULL_POINTER", `Cannot create capsule ${describe(name)}: the pointer is NULL`);
-    const context = checkAddress(options.context ?? 0, `Cannot create capsule ${describe(name)} with that context`);
+    checkName(name, "Cannot create a capsule");
+    const action = `Cannot create capsule ${describe(name)}`;
+    if (typeof options !== "object" || options === null) {
+      throw new CustodyError("INVALID_ARGUMENT", `${action}: its options must be an object, not ${options === null ? "null" : typeof options}`);
+    }
+    const destructor = checkDestructor(options.destructor ?? null, `${action} with that destructor`);
+    const context = checkAddress(options.context ?? 0, `${action} with that context`);
+    // A Pointer into memory nobody owns (a cast of a raw address) is only its address.
+    const memoryOwner = pointer instanceof Pointer ? locate(pointer).block.owner : null;
+    const address = pointer instanceof Pointer ? pointer.address : checkAddress(pointer, action);
+    if (address === 0) throw new CustodyError("NULL_POINTER", `${action}: the pointer is NULL`);
+    // An entry over memory shows no destructor until the capsule ends, so own() would take one
+    // whose collected wrapper awaits its finalizer (its destructor still due) for a stale one.
+    if (memoryOwner !== null && registry.find(address, registry.typeName(name)) !== undefined) {
+      throw new CustodyError("ALREADY_OWNED", `${action} at 0x${address.toString(16)}: custody already holds a capsule of that pointer and name`);
+    }
     const object = own(typeFor(name, 0), address);
-    const state: DestructorState = { context, registered: 0 };
-    destructorStates.set(object, state);
-    // The attachment must not reach the capsule: the wrapper's internals hold it strongly.
-    attach(object, "capsule:destructor", { close: () => state.registered === 0 || forgetDestructorLater(state.registered) });
-    const capsule = new Capsule(object, name, state, pointer instanceof Pointer ? pointer : undefined);
-    capsule.#install(options.destructor ?? null);
+    const handle = handleOf(object);
+    const state = new DestructorState(handle, context, memoryOwner === null ? undefined : pointer as Pointer);
+    if (memoryOwner !== null) registry.setParent(handle, handleOf(memoryOwner));
+    attach(object, stateSlot, state);
+    const capsule = new Capsule(object, name, state);
+    capsule.#install(destructor);
     return capsule;
   }
 
@@ -139,7 +242,8 @@ export class Capsule {
    * if `name` is exactly its name. A capsule native code registered with owner code 1 is
    * owned by JS from now on; any other is borrowed (native code destroys it).
    *
-   * @throws {CustodyError} `NAME_MISMATCH`, `STALE_HANDLE`, `FORGED_HANDLE`.
+   * @throws {CustodyError} `NAME_MISMATCH`, `STALE_HANDLE`, `FORGED_HANDLE` (also for a
+   * handle that is not an object), `INVALID_ARGUMENT` for a name that is not a string or null.
    *
    * @example
    * ```ts
@@ -152,7 +256,10 @@ export class Capsule {
    * ```
    */
   static fromHandle(handle: registry.Handle, name: string | null): Capsule {
-    const nameId = registry.typeName(name);
+    if (typeof handle !== "object" || handle === null) {
+      throw new CustodyError("FORGED_HANDLE", `Cannot wrap a capsule from ${handle === null ? "null" : `a value of type ${typeof handle}`}: a handle is an object with a slot and a generation`);
+    }
+    const nameId = registry.typeName(checkName(name, "Cannot wrap a capsule"));
     const address = registry.pointerOf(handle, nameId);
     const info = registry.info(handle);
     // borrow() returns the wrapper custody holds for the entry, in the state its owner code says.
@@ -160,16 +267,17 @@ export class Capsule {
     if (handleOf(object).slot !== handle.slot) {
       throw new CustodyError("NOT_FOUND", `Cannot wrap capsule ${handle.slot}:${handle.generation}: another capsule of that pointer and name is registered first`);
     }
-    let state = destructorStates.get(object);
-    if (state === undefined) {
-      state = { context: info.context, registered: 0 };
-      destructorStates.set(object, state);
-    }
-    return new Capsule(object, name, state, undefined);
+    const held = attachment(object, stateSlot);
+    if (held instanceof DestructorState) return new Capsule(object, name, held);
+    const state = new DestructorState(handle, info.context, undefined);
+    attach(object, stateSlot, state);
+    return new Capsule(object, name, state);
   }
 
   /**
    * The live capsule at `pointer` named exactly `name`, or undefined.
+   *
+   * @throws {CustodyError} `INVALID_ARGUMENT` for a bad address, or a name that is not a string or null.
    *
    * @example
    * ```ts
@@ -180,7 +288,7 @@ export class Capsule {
    * ```
    */
   static lookup(pointer: number, name: string | null): Capsule | undefined {
-    const handle = registry.find(pointer, registry.typeName(name));
+    const handle = registry.find(pointer, registry.typeName(checkName(name, "Cannot look up a capsule")));
     return handle === undefined ? undefined : Capsule.fromHandle(handle, name);
   }
 
@@ -196,7 +304,7 @@ export class Capsule {
 
   /** The context given to the destructor. */
   get context(): number {
-    use(this.#object);
+    this.#use();
     return this.#state.context;
   }
 
@@ -208,10 +316,25 @@ export class Capsule {
   /**
    * The pointer, if `name` is exactly the capsule's name (PyCapsule_GetPointer).
    *
-   * @throws {CustodyError} `NAME_MISMATCH` for another name, `INVALID_OBJECT` once released or consumed.
+   * @throws {CustodyError} `NAME_MISMATCH` for another name, `INVALID_ARGUMENT` for a name that
+   * is not a string or null, `INVALID_OBJECT` once released or consumed, or once the memory it
+   * was made from ended.
+   *
+   * @example Only a string or null is a name
+   * ```ts
+   * import { Capsule } from "./capsule.ts";
+   * using capsule = Capsule.create(0x8000, "");
+   * console.log(capsule.get("") === 0x8000); // true
+   * try {
+   *   capsule.get(undefined as never);
+   * } catch (error) {
+   *   console.log((error as { code: string }).code); // "INVALID_ARGUMENT"
+   * }
+   * ```
    */
   get(name: string | null): number {
-    use(this.#object);
+    checkName(name, `Cannot get the pointer of capsule ${describe(this.#name)}`);
+    this.#use();
     const nameId = registry.typeName(name);
     try {
       return registry.pointerOf(this.handle, nameId);
@@ -225,19 +348,21 @@ export class Capsule {
   }
 
   /**
-   * Whether the capsule is usable and, if `name` is given, named exactly `name`. Never throws.
+   * Whether the capsule is usable and, if `name` is given, named exactly `name` (false for
+   * anything that is not a name). Never throws.
    *
    * @example
    * ```ts
    * import { Capsule } from "./capsule.ts";
    * using capsule = Capsule.create(0x4000, null);
    * console.log(capsule.isValid(null), capsule.isValid("x"), capsule.isValid()); // true false true
+   * console.log(capsule.isValid(0 as never)); // false
    * ```
    */
   isValid(name?: string | null): boolean {
     try {
-      if (!this.#object.isValid) return false;
-      return name === undefined || registry.typeName(name) === registry.typeName(this.#name);
+      if (!this.#memoryIsValid() || !this.#object.isValid) return false;
+      return name === undefined || registry.typeName(checkName(name, "Cannot compare capsule names")) === registry.typeName(this.#name);
     } catch {
       return false;
     }
@@ -247,7 +372,8 @@ export class Capsule {
    * Replaces the destructor (PyCapsule_SetDestructor); null removes it, so releasing the
    * capsule destroys nothing.
    *
-   * @throws {CustodyError} `INVALID_OBJECT` once released or consumed.
+   * @throws {CustodyError} `INVALID_OBJECT` once released or consumed, `INVALID_ARGUMENT` for
+   * a destructor that is neither a function, an address nor null (the old one stays).
    *
    * @example
    * ```ts
@@ -260,8 +386,8 @@ export class Capsule {
    * ```
    */
   setDestructor(destructor: CapsuleDestructor | null): void {
-    use(this.#object);
-    this.#install(destructor);
+    this.#use();
+    this.#install(checkDestructor(destructor, "Cannot set a capsule's destructor"));
   }
 
   /**
@@ -270,34 +396,67 @@ export class Capsule {
    * @throws {CustodyError} `INVALID_OBJECT` once released or consumed.
    */
   setContext(context: number): void {
-    use(this.#object);
+    this.#use();
     checkAddress(context, "Cannot set the context of a capsule");
-    const info = registry.info(this.handle);
-    if (this.#state.registered === 0) registry.setDestructor(this.handle, info.destructor, context);
-    this.#state.context = context;
+    const state = this.#state;
+    // A JS destructor is given the context by its closure; over memory, the entry gets it with the destructor.
+    if (state.registered === 0 && state.memory === undefined) registry.setDestructor(this.handle, registry.info(this.handle).destructor, context);
+    state.context = context;
+  }
+
+  /** The checks of every use; it says so when the capsule ended with the memory it was made from. */
+  #use(): void {
+    const memory = this.#state.memory;
+    // A use of the capsule is a use of its memory, checked as every use of a pointer into it
+    // is: a pinned buffer detached behind custody's back throws BUFFER_DETACHED there, once,
+    // and the end of its pin takes the capsule along.
+    if (memory !== undefined && this.#object.isValid) void memory.address;
+    if (this.#endedWithMemory()) throw this.#memoryEnded("use");
+    use(this.#object);
+  }
+
+  /** Whether the memory the capsule was made from (if any) may still be used, as its pointer's `isValid` says. Never throws. */
+  #memoryIsValid(): boolean {
+    return this.#state.memory?.isValid ?? true;
+  }
+
+  /** Whether the capsule ended with its memory: its entry went down with the memory's, which its wrapper records as a native destruction. */
+  #endedWithMemory(): boolean {
+    return !this.#memoryIsValid() && recordOf(this.#object).cause?.event === "nativeDestroyed";
+  }
+
+  #memoryEnded(action: string): CustodyError {
+    return new CustodyError("INVALID_OBJECT", `Cannot ${action} capsule ${describe(this.#name)}: the memory it was made from ended, and the capsule with it (${this.#state.memory})`);
   }
 
   #install(destructor: CapsuleDestructor | null): void {
     const state = this.#state;
-    if (destructor !== null && typeof destructor !== "function") checkAddress(destructor, "Cannot set a capsule's destructor");
     const previous = state.registered;
     if (typeof destructor === "function") {
       state.registered = registerDestructor((pointer) => destructor(pointer, state.context), true);
-      registry.setDestructor(this.handle, trampolineAddress, state.registered);
+      state.destructor = trampolineAddress;
     } else {
       state.registered = 0;
-      registry.setDestructor(this.handle, destructor ?? 0, state.context);
+      state.destructor = destructor ?? 0;
     }
+    if (state.memory === undefined) state.give();
     if (previous !== 0) forgetDestructor(previous);
+  }
+
+  /** A capsule over memory that JS owns is about to end itself, its memory still there: its destructor is due. */
+  #giveBeforeEnd(): void {
+    const state = this.#state;
+    if (state.memory !== undefined && this.#memoryIsValid() && this.#object.state === "owned") state.give();
   }
 
   /**
    * The consume-once hand-off: returns the pointer if `name` matches exactly, and the capsule
    * is invalid from now on, its destructor never run: the consumer destroys the object.
    *
-   * @throws {CustodyError} `NAME_MISMATCH` (nothing changed), `INVALID_OBJECT` when it was
-   * consumed or released already, `NOT_OWNER` for a capsule that belongs to a parent or to
-   * native code, `KEPT_ALIVE` while a keep-alive holds it.
+   * @throws {CustodyError} `NAME_MISMATCH` (nothing changed), `INVALID_ARGUMENT` for a name
+   * that is not a string or null (nothing changed), `INVALID_OBJECT` when it was consumed or
+   * released already, `NOT_OWNER` for a capsule that belongs to a parent or to native code,
+   * `KEPT_ALIVE` while a keep-alive holds it.
    *
    * @example A second consumer fails cleanly
    * ```ts
@@ -314,6 +473,7 @@ export class Capsule {
    * ```
    */
   consume(name: string | null): number {
+    checkName(name, `Cannot consume capsule ${describe(this.#name)}`);
     const pointer = this.get(name);
     checkEvent(this.#object, "consume");
     apply(this.#object, "consume", { event: "consume", by: `capsule.consume(${describe(name)})` }, { rule: "consume" });
@@ -324,9 +484,11 @@ export class Capsule {
    * Destroys the capsule now, running its destructor once.
    *
    * @throws {CustodyError} `NOT_OWNER` for a borrowed capsule, `DOUBLE_RELEASE`, `INVALID_OBJECT`
-   * once consumed; or what a JS destructor threw.
+   * once consumed or once the memory it was made from ended; or what a JS destructor threw.
    */
   release(): void {
+    if (this.#endedWithMemory()) throw this.#memoryEnded("release");
+    this.#giveBeforeEnd();
     this.#object.release();
     const thrown = takeDestructorError();
     if (thrown !== undefined) throw thrown.error;
@@ -334,13 +496,15 @@ export class Capsule {
 
   /** `using` support: releases an owned capsule, does nothing otherwise; safe to call twice. */
   [Symbol.dispose](): void {
+    this.#giveBeforeEnd();
     this.#object[Symbol.dispose]();
     const thrown = takeDestructorError();
     if (thrown !== undefined) throw thrown.error;
   }
 
-  /** `Capsule "dltensor" at 0x6000 (owned)`. */
+  /** `Capsule "dltensor" (owned)`; one made from a Pointer adds `over memory custody owns` while valid. */
   toString(): string {
-    return `Capsule ${describe(this.#name)} (${this.#object.state})${this.#keep === undefined ? "" : " over memory custody owns"}`;
+    const state = this.#object.state;
+    return `Capsule ${describe(this.#name)} (${state})${this.#state.memory === undefined || state === "invalid" ? "" : " over memory custody owns"}`;
   }
 }

@@ -97,6 +97,7 @@ function describe(handle: Handle): string {
 }
 
 function validHandle(handle: Handle, action: string): void {
+  if (typeof handle !== "object" || handle === null) throw new CustodyError("FORGED_HANDLE", `${action}: a handle is an object with a slot and a generation`);
   const { slot, generation } = handle;
   if (!Number.isInteger(slot) || !Number.isInteger(generation) || slot < 0 || generation < 0 || slot > 0xFFFF_FFFF || generation > 0xFFFF_FFFF) {
     throw new CustodyError("FORGED_HANDLE", `${action}: the handle's slot and generation must be 32-bit unsigned integers`);
@@ -109,6 +110,8 @@ const typeNames = new Map<string, number>();
  * The id of a type name. Names are interned natively and compared by id; `null` is the
  * null name, which matches only itself (not even the empty string).
  *
+ * @throws {CustodyError} `INVALID_ARGUMENT` for a name that is neither a string nor null.
+ *
  * @example
  * ```ts
  * import { typeName } from "./registry.ts";
@@ -118,6 +121,7 @@ const typeNames = new Map<string, number>();
  */
 export function typeName(name: string | null): number {
   if (name === null) return 0;
+  if (typeof name !== "string") throw new CustodyError("INVALID_ARGUMENT", `Cannot intern a type name: it must be a string or null, not ${typeof name}`);
   let id = typeNames.get(name);
   if (id === undefined) {
     const text = utf8(name);

@@ -3,7 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { allocator, Capsule, registry, runtime, stats } from "../mod.ts";
 import { capsuleWrapper } from "../src/capsule.ts";
-import { alloc, types } from "../src/memory/mod.ts";
+import { alloc, fromBuffer, type Pointer, types } from "../src/memory/mod.ts";
+import { locate } from "../src/memory/pointer.ts";
+import { handleOf } from "../src/ownership/wrapper.ts";
 import { native } from "../src/native/library.ts";
 import { outParameters, utf8 } from "../src/native/scratch.ts";
 import { libraryPath } from "../src/native/library.ts";
@@ -19,20 +21,34 @@ function nativeCapsule(pointer: number, name: string | null, owner: number, dest
   return { slot: outParameters.view.getUint32(0, true), generation: outParameters.view.getUint32(4, true) };
 }
 
+/** The registry handle of the memory `pointer` points into. */
+function capsuleMemoryHandle(pointer: Pointer): registry.Handle {
+  return handleOf(locate(pointer).block.owner!);
+}
+
+/** Capsules for {@linkcode whileFinalizerPending} at fresh addresses from `base`, recording their destruction in `destroyed`. */
+function pendingAt(base: number, destroyed: number[]): (attempt: number) => Capsule {
+  return (attempt) => Capsule.create(base + attempt * 16, "lib.pending", { destructor: (pointer) => destroyed.push(pointer) });
+}
+
 function nativeConsume(handle: registry.Handle, name: string | null): number {
   return native.custody_capsule_consume(handle.slot, handle.generation, name === null ? 0 : utf8(name).address, outParameters.address);
 }
 
 /**
- * Makes a capsule JS owns at a fresh address from `base` (its destructor records its pointer in
- * `destroyed`) and drops it; once a forced collection took its registry wrapper, runs `then` in
+ * Makes a capsule JS owns with `make(attempt)` (its destructor should record its pointer) and
+ * drops it; once a forced collection took its registry wrapper, runs `then` with its pointer in
  * the same job, before the wrapper's finalizer can run. A collection may leave the wrapper for
  * the next one (Bun), so up to ten capsules are tried. Returns whether one got that far.
  */
-async function whileFinalizerPending(base: number, destroyed: number[], then: (address: number) => Promise<void>): Promise<boolean> {
+async function whileFinalizerPending(make: (attempt: number) => Capsule, then: (address: number) => Promise<void>): Promise<boolean> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const address = base + attempt * 16;
-    const wrapper = (() => new WeakRef(capsuleWrapper(Capsule.create(address, "lib.pending", { destructor: (pointer) => destroyed.push(pointer) }))))();
+    let address = 0;
+    const wrapper = (() => {
+      const capsule = make(attempt);
+      address = capsule.get(capsule.name);
+      return new WeakRef(capsuleWrapper(capsule));
+    })();
     await new Promise((resolve) => setTimeout(resolve, 0));
     runtime.collectGarbage();
     if (wrapper.deref() !== undefined) continue;
@@ -137,7 +153,7 @@ describe("Capsule", () => {
 
   it("a second owner refused while the first one's collected wrapper awaits its finalizer leaves the destructor to that finalizer", async () => {
     const destroyed: number[] = [];
-    const seen = await whileFinalizerPending(0x11_9000, destroyed, async (address) => {
+    const seen = await whileFinalizerPending(pendingAt(0x11_9000, destroyed), async (address) => {
       throwsCode(() => Capsule.create(address, "lib.pending"), "ALREADY_OWNED", /destructor due/);
       await collectUntil(() => destroyed.includes(address));
       assert.deepEqual(destroyed.filter((pointer) => pointer === address), [address]);
@@ -147,7 +163,7 @@ describe("Capsule", () => {
 
   it("a capsule found again while its collected wrapper awaits its finalizer keeps its destructor", async () => {
     const destroyed: number[] = [];
-    const seen = await whileFinalizerPending(0x11_a000, destroyed, async (address) => {
+    const seen = await whileFinalizerPending(pendingAt(0x11_a000, destroyed), async (address) => {
       const again = Capsule.lookup(address, "lib.pending")!;
       assert.equal(again.state, "owned");
       // The collected wrapper's finalizer runs meanwhile: it must not take the destructor along.
@@ -160,7 +176,7 @@ describe("Capsule", () => {
     assert.ok(seen, "no collection took a dropped capsule's wrapper in ten attempts");
   });
 
-  it("a capsule over memory custody owns keeps that memory alive", async () => {
+  it("a capsule over memory custody owns keeps that memory alive; dropped with it, it ends first", async () => {
     const start = allocator.nextSequence();
     const capsule = (() => Capsule.create(alloc(types.u64, 5n), "lib.memory"))();
     let rounds = 0;
@@ -169,6 +185,116 @@ describe("Capsule", () => {
     assert.equal(block.address, capsule.get("lib.memory"));
     assert.match(capsule.toString(), /over memory custody owns/);
     capsule.release();
+    // Collected together: the capsule's destructor still finds its memory allocated.
+    const dropped = allocator.nextSequence();
+    const sizes: (number | undefined)[] = [];
+    (() => Capsule.create(alloc(types.u64), "lib.dropped", { destructor: (pointer) => sizes.push(allocator.blockSize(pointer)) }))();
+    await collectUntil(() => sizes.length === 1 && allocator.liveBlocks(dropped).length === 0);
+    assert.deepEqual(sizes, [8]);
+    assert.deepEqual(allocator.liveBlocks(dropped), []);
+  });
+
+  it("a capsule over memory refused while a collected one over it awaits its finalizer leaves the destructor to that finalizer", async () => {
+    const destroyed: number[] = [];
+    const memories = Array.from({ length: 10 }, () => alloc(types.u64));
+    const make = (attempt: number) => Capsule.create(memories[attempt], "lib.pending", { destructor: (pointer) => destroyed.push(pointer) });
+    const seen = await whileFinalizerPending(make, async (address) => {
+      throwsCode(() => Capsule.create(memories.find((memory) => memory.address === address)!, "lib.pending"), "ALREADY_OWNED");
+      await collectUntil(() => destroyed.includes(address));
+      assert.deepEqual(destroyed.filter((pointer) => pointer === address), [address]);
+    });
+    assert.ok(seen, "no collection took a dropped capsule's wrapper in ten attempts");
+    for (const memory of memories) memory.release();
+  });
+
+  it("a capsule over memory ends with the memory, for JS and native code, its destructor not run then", () => {
+    const runs: string[] = [];
+    // Ending first, it runs its destructor once, while its memory is still there.
+    const first = alloc(types.u32, 9);
+    const before = Capsule.create(first, "lib.over", { destructor: (_p, context) => runs.push(`${first.value} ${context}`), context: 1 });
+    before.setContext(2);
+    before.release();
+    first.release();
+    assert.deepEqual(runs, ["9 2"]);
+    // The memory ending first takes the capsule along at once.
+    const memory = alloc(types.u32);
+    const address = memory.address;
+    const capsule = Capsule.create(memory, "lib.over", { destructor: () => runs.push("after the memory") });
+    const { slot, generation } = capsule.handle;
+    memory.release();
+    assert.equal(capsule.isValid(), false);
+    assert.equal(capsule.isValid("lib.over"), false);
+    throwsCode(() => capsule.get("lib.over"), "INVALID_OBJECT", /memory it was made from ended/);
+    throwsCode(() => capsule.consume("lib.over"), "INVALID_OBJECT");
+    throwsCode(() => capsule.release(), "INVALID_OBJECT");
+    capsule[Symbol.dispose]();
+    assert.equal(native.custody_capsule_is_valid(slot, generation, utf8("lib.over").address), false);
+    assert.equal(Capsule.lookup(address, "lib.over"), undefined);
+    assert.equal(capsule.toString(), 'Capsule "lib.over" (invalid)');
+    // Consumed, by JS or native code: the consumer destroys it; the memory's end runs nothing.
+    const consumedMemory = alloc(types.u32);
+    const consumed = Capsule.create(consumedMemory, "lib.over", { destructor: () => runs.push("consumed") });
+    assert.equal(consumed.consume("lib.over"), consumedMemory.address);
+    const nativeMemory = alloc(types.u32);
+    const nativelyConsumed = Capsule.create(nativeMemory, "lib.over", { destructor: () => runs.push("consumed natively") });
+    assert.equal(nativeConsume(nativelyConsumed.handle, "lib.over"), 0);
+    consumedMemory.release();
+    nativeMemory.release();
+    assert.deepEqual(runs, ["9 2"]);
+  });
+
+  it("a capsule over a pinned buffer ends once the buffer is detached behind custody's back", () => {
+    let runs = 0;
+    const bytes = new Uint8Array(16);
+    const pinned = fromBuffer(bytes);
+    const capsule = Capsule.create(pinned, "lib.pinned", { destructor: () => runs++ });
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    // Its first use reports the loss, as the first use of any pointer into the buffer would.
+    throwsCode(() => capsule.get("lib.pinned"), "BUFFER_DETACHED");
+    assert.equal(capsule.isValid(), false);
+    throwsCode(() => capsule.get("lib.pinned"), "INVALID_OBJECT", /memory it was made from ended/);
+    throwsCode(() => pinned.get(0), "INVALID_OBJECT");
+    capsule[Symbol.dispose]();
+    assert.equal(runs, 0);
+  });
+
+  it("a refused create registers nothing: a correct retry succeeds", () => {
+    const memory = alloc(types.i32);
+    const live = stats().capsulesLive;
+    throwsCode(() => Capsule.create(0x11_b000, "lib.retry", { destructor: "no" as never }), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(memory, "lib.retry", { destructor: {} as never }), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_b000, "lib.retry", { destructor: -3 }), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_b000, "lib.retry", { context: 0.5 }), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_b000, "lib.retry", null as never), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.create(0x11_b000, "x".repeat(5000)), "NAME_TOO_LONG");
+    assert.equal(stats().capsulesLive, live);
+    assert.equal(registry.find(0x11_b000), undefined);
+    assert.equal(registry.info(capsuleMemoryHandle(memory)).childCount, 0);
+    let runs = 0;
+    Capsule.create(0x11_b000, "lib.retry", { destructor: () => runs++ }).release();
+    Capsule.create(memory, "lib.retry", { destructor: () => runs++ }).release();
+    assert.equal(runs, 2);
+    memory.release();
+  });
+
+  it("a name that is neither a string nor null is refused; isValid says false", () => {
+    using empty = Capsule.create(0x11_c000, "");
+    throwsCode(() => empty.get(undefined as never), "INVALID_ARGUMENT", /a capsule name is a string or null, not undefined/);
+    throwsCode(() => empty.consume(undefined as never), "INVALID_ARGUMENT");
+    assert.ok(empty.isValid(""));
+    using numbered = Capsule.create(0x11_c100, "42");
+    throwsCode(() => numbered.get(42 as never), "INVALID_ARGUMENT");
+    assert.equal(numbered.isValid(42 as never), false);
+    assert.equal(numbered.isValid({} as never), false);
+    throwsCode(() => Capsule.create(0x11_c200, undefined as never), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.fromHandle(numbered.handle, 42 as never), "INVALID_ARGUMENT");
+    throwsCode(() => Capsule.lookup(0x11_c100, 42 as never), "INVALID_ARGUMENT");
+    assert.equal(numbered.get("42"), 0x11_c100);
+  });
+
+  it("fromHandle reports a handle that is not an object as FORGED_HANDLE, as any bad handle", () => {
+    for (const handle of [null, undefined, 7, "1:1"]) throwsCode(() => Capsule.fromHandle(handle as never, "x"), "FORGED_HANDLE");
+    throwsCode(() => Capsule.fromHandle({ slot: -1, generation: Number.NaN }, "x"), "FORGED_HANDLE");
   });
 });
 

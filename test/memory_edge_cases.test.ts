@@ -1,9 +1,10 @@
 // The cases of shared/reference/edge-cases.md about memory, buffers, handles and capsules
-// (3.7, 3.8, 3.11.48, 3.11.52), each named after its case, under deno test and bun test.
+// (3.7, 3.8, 3.11.48, 3.11.52), each named after its case, then the memory API's checks of bad
+// input and bounds, under deno test and bun test.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { allocator, Capsule, runtime, stats } from "../mod.ts";
-import { addressof, alloc, cast, fromBuffer, fromHandle, gc, newAllocator, newHandle, pointer, struct, types } from "../src/memory/mod.ts";
+import { addressof, alloc, array, cast, fromBuffer, fromHandle, gc, newAllocator, newHandle, newString, pointer, string, struct, types } from "../src/memory/mod.ts";
 import { locate } from "../src/memory/pointer.ts";
 import { native } from "../src/native/library.ts";
 import { outParameters } from "../src/native/scratch.ts";
@@ -222,5 +223,38 @@ describe("JS runtime edge cases", () => {
     allocator.free(raw);
     owner.release();
     gcOwned.release();
+  });
+});
+
+describe("memory API checks", () => {
+  it("cast refuses a type that is not a C type, and addressof a base that is not a Pointer", () => {
+    using n = alloc(types.i32);
+    for (const type of [{}, "i32", null, undefined, 4]) {
+      throwsCode(() => cast(type as never, n), "INVALID_ARGUMENT", /not a C type/);
+      throwsCode(() => cast(type as never, 0x1000), "INVALID_ARGUMENT", /not a C type/);
+    }
+    for (const base of [0x1000, null, {}]) throwsCode(() => addressof(base as never, "a"), "INVALID_ARGUMENT", /takes a Pointer/);
+    assert.equal(cast(types.u32, n).byteLength, 4);
+  });
+
+  it("string() of an array of char, u8 or i8 stops at the array's end; of a single char, at the block's first NUL", () => {
+    const Entry = struct("Entry", { name: array(types.char, 4), rest: array(types.char, 8), bytes: array(types.u8, 2), signed: array(types.i8, 2), tail: array(types.char, 4) });
+    const encode = (text: string) => new TextEncoder().encode(text);
+    using entry = alloc(Entry, { name: encode("abcd"), rest: "XYZ", bytes: encode("ef"), signed: encode("gh"), tail: "ijk" });
+    assert.equal(string(entry.field("name")), "abcd");
+    assert.equal(string(entry.field("name"), 2), "ab");
+    assert.equal(string(entry.field("bytes")), "ef");
+    assert.equal(string(entry.field("signed")), "gh");
+    assert.equal(string(cast(array(types.u8, 3), entry)), "abc");
+    assert.equal(string(entry.field("name").at(2)), "cdXYZ");
+    using text = newString("hello");
+    assert.equal(string(text.field(2)), "llo");
+  });
+
+  it("struct refuses a field named __proto__, which a JS object of its values could not hold", () => {
+    throwsCode(() => struct("Odd", { ["__proto__"]: types.i32, b: types.u8 }), "INVALID_ARGUMENT", /__proto__/);
+    const parsed = JSON.parse('{"__proto__": {"kind": "scalar", "name": "i32", "size": 4, "align": 4}, "b": {"kind": "scalar", "name": "u8", "size": 1, "align": 1}}');
+    throwsCode(() => struct("Parsed", parsed), "INVALID_ARGUMENT", /__proto__/);
+    assert.deepEqual(Object.keys(struct("Fine", { proto: types.i32, b: types.u8 }).fields), ["proto", "b"]);
   });
 });

@@ -12,7 +12,7 @@ import { symbolAddress } from "../native/symbol_address.ts";
 import { addressOf, type NativeObject, type ObjectType, objectType, own, ownerCodes, ownRegistered } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
 import { block, ownerPointer, type Pointer, type Value } from "./pointer.ts";
-import type { ArrayType, CType } from "./types.ts";
+import { type ArrayType, checkType, type CType } from "./types.ts";
 
 /** Options of {@linkcode alloc}. */
 export interface AllocOptions {
@@ -77,7 +77,7 @@ const noOptions: AllocOptions = {};
 
 /** {@linkcode alloc} from any source of memory. */
 export function allocFrom(source: MemorySource, type: CType, init: Value | undefined, options: AllocOptions): Pointer {
-  if ((type as { kind?: unknown } | null)?.kind === undefined) throw new CustodyError("INVALID_ARGUMENT", "Cannot allocate: not a C type");
+  checkType(type, "Cannot allocate");
   // Only arrays look further: the rest of that work kept the engines from inlining it here.
   const length = type.kind === "array" ? arrayLength(type, init, options) : 1;
   const byteLength = type.kind === "array" ? type.element.size * length : type.size;

@@ -9,7 +9,7 @@
 import { checkAddress } from "../address.ts";
 import { CustodyError } from "../errors.ts";
 import { block, derive, locate, Pointer, viewPointer } from "./pointer.ts";
-import type { CType } from "./types.ts";
+import { checkType, type CType } from "./types.ts";
 
 /** Options of {@linkcode cast}. */
 export interface CastOptions {
@@ -33,7 +33,8 @@ function elements(type: CType, room: number, options: CastOptions): number {
  * (nobody owns it, so it is never freed, and it is only as safe as the address is).
  *
  * @throws {RangeError} when `type` does not fit in the block.
- * @throws {CustodyError} `INVALID_OBJECT` when the source's owner was released, `NULL_POINTER` for address 0.
+ * @throws {CustodyError} `INVALID_ARGUMENT` when `type` is not a C type, `INVALID_OBJECT` when
+ * the source's owner was released, `NULL_POINTER` for address 0.
  *
  * @example Reading an int's bytes; the cast dies with the int
  * ```ts
@@ -46,8 +47,22 @@ function elements(type: CType, room: number, options: CastOptions): number {
  * n.release();
  * console.log(bytes.isValid); // false: bytes.value would throw INVALID_OBJECT
  * ```
+ *
+ * @example The type is checked: a type's name is not a type
+ * ```ts
+ * import { alloc } from "./alloc.ts";
+ * import { cast } from "./derived.ts";
+ * import { types } from "./types.ts";
+ * using n = alloc(types.u32);
+ * try {
+ *   cast("u8" as never, n);
+ * } catch (error) {
+ *   console.log((error as { code: string }).code); // "INVALID_ARGUMENT"
+ * }
+ * ```
  */
 export function cast(type: CType, source: Pointer | number, options: CastOptions = {}): Pointer {
+  checkType(type, "Cannot cast");
   if (source instanceof Pointer) {
     const { block: b, offset } = locate(source);
     return derive(source, type, 0, elements(type, b.byteLength - offset, options));
@@ -68,7 +83,8 @@ export function cast(type: CType, source: Pointer | number, options: CastOptions
  * itself. It keeps the owner alive and dies with it.
  *
  * @throws {RangeError} for a field the struct lacks or an index outside the array.
- * @throws {CustodyError} `INVALID_OBJECT` when the owner was released.
+ * @throws {CustodyError} `INVALID_ARGUMENT` when `base` is not a {@linkcode Pointer},
+ * `INVALID_OBJECT` when the owner was released.
  *
  * @example
  * ```ts
@@ -83,6 +99,9 @@ export function cast(type: CType, source: Pointer | number, options: CastOptions
  * ```
  */
 export function addressof(base: Pointer, ...path: (string | number)[]): Pointer {
+  if (!(base instanceof Pointer)) {
+    throw new CustodyError("INVALID_ARGUMENT", `Cannot take the address of a member of ${base === null ? "null" : `a value of type ${typeof base}`}: it takes a Pointer (cast a raw address to its type first)`);
+  }
   let pointer = derive(base, base.type, 0, base.length);
   for (const key of path) pointer = pointer.field(key);
   return pointer;

@@ -96,9 +96,28 @@ function invalid(message: string): never {
   throw new CustodyError("INVALID_ARGUMENT", message);
 }
 
-function checkType(type: unknown, where: string): CType {
+/**
+ * Returns `type` if it is a C type (one of {@linkcode types}, or made by {@linkcode pointer},
+ * {@linkcode array} or {@linkcode struct}), for the functions that take one.
+ *
+ * @throws {CustodyError} `INVALID_ARGUMENT` otherwise, with `where` saying what was attempted.
+ *
+ * @example
+ * ```ts
+ * import { checkType, types } from "./types.ts";
+ * console.log(checkType(types.i32, "Cannot cast") === types.i32); // true
+ * try {
+ *   checkType("i32", "Cannot cast");
+ * } catch (error) {
+ *   console.log((error as Error).message); // "Cannot cast: a value of type string is not a C type"
+ * }
+ * ```
+ */
+export function checkType(type: unknown, where: string): CType {
   const kind = (type as { kind?: unknown } | null)?.kind;
-  if (kind !== "scalar" && kind !== "pointer" && kind !== "array" && kind !== "struct") invalid(`${where}: not a C type`);
+  if (kind !== "scalar" && kind !== "pointer" && kind !== "array" && kind !== "struct") {
+    invalid(`${where}: ${type === null || type === undefined ? String(type) : `a value of type ${typeof type}`} is not a C type`);
+  }
   return type as CType;
 }
 
@@ -141,7 +160,8 @@ export function array(element: CType, length?: number): ArrayType {
 /**
  * A struct type with the fields in the order given, laid out as C does.
  *
- * @throws {CustodyError} `INVALID_ARGUMENT` for no fields, a field that is not a type, or a dynamic array field.
+ * @throws {CustodyError} `INVALID_ARGUMENT` for no fields, a field that is not a type, a dynamic array field,
+ * or a field named `__proto__` (JS objects, which hold struct values, treat that key as their prototype).
  *
  * @example
  * ```ts
@@ -149,12 +169,25 @@ export function array(element: CType, length?: number): ArrayType {
  * const Pair = struct("Pair", { tag: types.u8, value: types.f64 });
  * console.log(Pair.fields.value.offset, Pair.size, Pair.align); // 8 16 8
  * ```
+ *
+ * @example A field named `__proto__` is refused
+ * ```ts
+ * import { struct, types } from "./types.ts";
+ * try {
+ *   struct("Odd", { ["__proto__"]: types.i32 });
+ * } catch (error) {
+ *   console.log((error as { code: string }).code); // "INVALID_ARGUMENT"
+ * }
+ * ```
  */
 export function struct(name: string, fields: Readonly<Record<string, CType>>): StructType {
   const laidOut: Record<string, StructField> = {};
   let offset = 0;
   let align = 1;
   for (const [field, type] of Object.entries(fields)) {
+    // Values are read into and written from JS objects keyed by field name, where this key
+    // sets the prototype instead: the field would vanish while its bytes stay reserved.
+    if (field === "__proto__") invalid(`Cannot lay out ${name}.__proto__: a field cannot be named __proto__, the key that sets a JS object's prototype`);
     checkType(type, `Cannot lay out ${name}.${field}`);
     if (type.kind === "array" && type.length === undefined) invalid(`Cannot lay out ${name}.${field}: a dynamic array has no size`);
     offset = alignUp(offset, type.align);
