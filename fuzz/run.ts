@@ -11,8 +11,9 @@ import process from "node:process";
 import { openCallbacks } from "../src/bindings/callbacks.ts";
 import { events, states } from "../src/ownership/transitions.ts";
 import { borrow } from "../src/ownership/wrapper.ts";
-import { checkOracles, type Family, fail, type FuzzCommand, type Recipe, run } from "./command.ts";
+import { checkOracles, expectOutcome, type Family, fail, type FuzzCommand, type Recipe, run } from "./command.ts";
 import { collectDropped, dropped } from "./commands/lifecycle.ts";
+import { releaseReport } from "./commands/memory.ts";
 import { isCustodyKind, Model } from "./model.ts";
 import { counters, lib, Real, types } from "./system.ts";
 
@@ -50,8 +51,9 @@ async function finish(model: Model, real: Real, callbacksBefore: number): Promis
       const object = real.get(wrapper.id);
       // Memory and capsules too: what else they leave, their family's finish takes.
       if (wrapper.state === "owned") {
-        model.apply(wrapper, "release");
-        object.release();
+        const reported = releaseReport(model, wrapper);
+        if (reported === undefined) model.apply(wrapper, "release");
+        expectOutcome(label, reported, () => object.release());
       } else if (wrapper.state === "native" && !isCustodyKind(wrapper.native.kind)) {
         model.apply(wrapper, "invalidate");
         lib.wg_widget_destroy(object as never);

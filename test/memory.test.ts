@@ -207,6 +207,59 @@ describe("field and index access", () => {
     assert.deepEqual(outer.value, { before: 0xAAAAAAAA, inner: [0, 0, 0, 0], after: 0xBBBBBBBB });
     assert.equal(allocator.checkAll(), violations);
   });
+
+  it("a bad part anywhere in a value writes nothing: every element and field is checked first", () => {
+    using point = alloc(Point, { x: 1, y: 2 });
+    throwsCode(() => {
+      point.value = { x: 9, y: "bad" } as never;
+    }, "INVALID_ARGUMENT");
+    assert.throws(() => {
+      point.value = { x: 9, z: 1 } as never;
+    }, RangeError);
+    assert.deepEqual(point.value, { x: 1, y: 2 });
+    using numbers = alloc(array(types.i32, 3), [1, 2, 3]);
+    throwsCode(() => {
+      numbers.value = [7, 8, "x"] as never;
+    }, "INVALID_ARGUMENT");
+    assert.deepEqual(numbers.value, [1, 2, 3]);
+    using shape = alloc(Shape, { kind: 1, origin: { x: 3, y: 4 } });
+    throwsCode(() => shape.set("corners", [{ x: 5 }, { x: 6, y: 2 ** 40 }]), "INVALID_ARGUMENT");
+    throwsCode(() => shape.set("origin", { x: 5, y: 1.5 }), "INVALID_ARGUMENT");
+    assert.deepEqual(shape.value, { kind: 1, origin: { x: 3, y: 4 }, corners: Array(4).fill({ x: 0, y: 0 }), area: 0 });
+    const Named = struct("Named", { id: types.u16, name: array(types.char, 4) });
+    using named = alloc(Named, { id: 1 });
+    assert.throws(() => {
+      named.value = { id: 2, name: "long" };
+    }, RangeError);
+    assert.deepEqual(named.value, { id: 1, name: [0, 0, 0, 0] });
+    // A Pointer in a value that fails is not kept alive: its memory goes as soon as it is released.
+    const Node = struct("Node", { next: pointer(null), value: types.i32 });
+    using head = alloc(Node);
+    const next = alloc(Node);
+    const nextAddress = next.address;
+    throwsCode(() => {
+      head.value = { next, value: 1.5 };
+    }, "INVALID_ARGUMENT");
+    next.release();
+    assert.equal(allocator.blockSize(nextAddress), undefined);
+    assert.deepEqual(head.value, { next: 0, value: 0 });
+  });
+
+  it("code a value runs while it is read (a getter) cannot make the write reach released memory", () => {
+    const point = alloc(Point, { x: 1, y: 2 });
+    const violations = allocator.checkAll();
+    const value = {
+      x: 9,
+      get y() {
+        point.release();
+        return 5;
+      },
+    };
+    throwsCode(() => {
+      point.value = value;
+    }, "INVALID_OBJECT");
+    assert.equal(allocator.checkAll(), violations);
+  });
 });
 
 describe("release, using and garbage collection", () => {
@@ -226,6 +279,25 @@ describe("release, using and garbage collection", () => {
     })();
     await collectUntil(() => allocator.liveBlocks(start).length === 0);
     assert.equal(allocator.liveBlocks(start).length, 0);
+  });
+
+  it("blocks whose pointer fields point at themselves or at each other are still collected", async () => {
+    const Node = struct("Node", { value: types.i32, next: pointer(null), prev: pointer(null) });
+    const start = allocator.nextSequence();
+    (() => {
+      const single = alloc(Node);
+      single.set("next", single); // a one-node circular list
+      single.set("prev", single.field("value")); // a pointer into itself
+      const a = alloc(Node), b = alloc(Node), c = newAllocator({ alloc: (size) => allocator.malloc(size), free: (address) => allocator.free(address) }).alloc(Node);
+      a.set("next", b);
+      b.set("next", c);
+      c.set("next", a);
+      c.set("prev", b);
+      b.set("prev", a);
+      a.set("prev", c);
+    })();
+    await collectUntil(() => allocator.liveBlocks(start).length === 0);
+    assert.deepEqual(allocator.liveBlocks(start), []);
   });
 });
 
@@ -332,8 +404,8 @@ describe("gc", () => {
     assert.equal(stats().gcLiveBytes, before - 8);
     assert.equal(owned.state, "borrowed");
     owned.value = 5n;
-    throwsCode(() => owned.release(), "NOT_OWNER");
-    throwsCode(() => owned.cancelDestructor(), "NOT_OWNER");
+    throwsCode(() => owned.release(), "NOT_OWNER", /destructor was already cancelled/);
+    throwsCode(() => owned.cancelDestructor(), "NOT_OWNER", /destructor was already cancelled/);
     owned[Symbol.dispose]();
     assert.equal(runs, 0);
     assert.equal(allocator.free(raw), "freed");
@@ -363,6 +435,27 @@ describe("gc", () => {
     assert.throws(() => gc(raw, custodyFree, { size: 4, type: types.u64 }), RangeError);
     using owned = gc(cast(types.u64, raw), custodyFree, { type: types.u64 });
     assert.equal(owned.byteLength, 8);
+  });
+
+  it("refuses an address any owner of the memory API holds, whatever its type name: a pin, a handle", () => {
+    let runs = 0;
+    const bytes = new Uint8Array(64);
+    using pinned = fromBuffer(bytes);
+    throwsCode(() => gc(pinned.address, () => runs++, { size: 64 }), "ALREADY_OWNED", /pinned JS buffer/);
+    using handle = newHandle("value");
+    throwsCode(() => gc(handle.address, () => runs++), "ALREADY_OWNED", /handle/);
+    assert.equal(runs, 0);
+    assert.equal(pinned.isValid, true);
+    // A pin whose buffer was detached behind custody's back holds nothing any more: it ends.
+    const moved = new Uint8Array(8);
+    const lost = fromBuffer(moved);
+    const address = lost.address;
+    const violations = stats().pinViolations;
+    structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    gc(address, () => runs++).release();
+    assert.equal(runs, 1);
+    assert.equal(lost.isValid, false);
+    assert.equal(stats().pinViolations, violations + 1);
   });
 });
 
@@ -476,6 +569,34 @@ describe("fromBuffer", () => {
     buffer.resize(4);
   });
 
+  it("resize and transfer convert their length once, as the engine does: no length gets past the guard", () => {
+    const buffer = new ArrayBuffer(16, { maxByteLength: 64 });
+    using pinned = fromBuffer(new Uint8Array(buffer));
+    for (const length of [undefined, Number.NaN, "abc", "8", -0.5]) {
+      throwsCode(() => buffer.resize(length as number), "BUFFER_PINNED");
+    }
+    let reads = 0;
+    buffer.resize({ valueOf: () => reads++ === 0 ? 32 : 0 } as unknown as number);
+    assert.equal(reads, 1);
+    assert.equal(buffer.byteLength, 32);
+    assert.throws(() => buffer.resize(-1), RangeError);
+    assert.throws(() => buffer.resize(65), RangeError);
+    assert.equal(buffer.byteLength, 32);
+    assert.equal(pinned.isValid, true);
+    // A length whose conversion pins the buffer: the guard looks after it.
+    const other = new ArrayBuffer(8);
+    let late: Pointer | undefined;
+    const pinning = {
+      valueOf: () => {
+        late = fromBuffer(new Uint8Array(other));
+        return 8;
+      },
+    };
+    throwsCode(() => other.transfer(pinning as unknown as number), "BUFFER_PINNED");
+    assert.equal(other.detached, false);
+    late!.release();
+  });
+
   it("a detach custody cannot stop (structuredClone) is reported at the next use", () => {
     const bytes = new Uint8Array(8);
     const pinned = fromBuffer(bytes);
@@ -485,6 +606,72 @@ describe("fromBuffer", () => {
     assert.equal(stats().pinViolations, violations + 1);
     assert.equal(pinned.isValid, false);
     throwsCode(() => pinned.address, "INVALID_OBJECT");
+  });
+
+  it("a query that notices a detach leaves its report to the next use; release() reports it too; counted once", () => {
+    for (const query of [(p: Pointer) => p.isValid, (p: Pointer) => p.toString(), (p: Pointer) => p.state]) {
+      const bytes = new Uint8Array(8);
+      const pinned = fromBuffer(bytes);
+      const violations = stats().pinViolations;
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+      query(pinned);
+      assert.equal(pinned.isValid, false);
+      assert.equal(pinned.state, "invalid");
+      throwsCode(() => pinned.get(0), "BUFFER_DETACHED");
+      throwsCode(() => pinned.get(0), "INVALID_OBJECT");
+      assert.equal(stats().pinViolations, violations + 1);
+    }
+    const bytes = new Uint8Array(8);
+    const before = stats().pinnedBuffers;
+    const pinned = fromBuffer(bytes);
+    const violations = stats().pinViolations;
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    throwsCode(() => pinned.release(), "BUFFER_DETACHED");
+    assert.equal(stats().pinnedBuffers, before);
+    assert.equal(stats().pinViolations, violations + 1);
+    throwsCode(() => pinned.release(), "INVALID_OBJECT");
+  });
+
+  it("a detached pin the garbage collector finds is counted, once", async () => {
+    const violations = stats().pinViolations;
+    (() => {
+      for (let i = 0; i < 10; i++) {
+        const bytes = new Uint8Array(8);
+        fromBuffer(bytes);
+        structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+      }
+    })();
+    await collectUntil(() => stats().pinViolations >= violations + 5);
+    // Bun's collector scans the stack conservatively and may keep a few alive.
+    assert.ok(stats().pinViolations >= violations + 5 && stats().pinViolations <= violations + 10);
+  });
+
+  it("cancelDestructor is refused on a pin, which has no destructor: it stays pinned until released", () => {
+    const bytes = new Uint8Array(8);
+    const before = stats().pinnedBuffers;
+    const pinned = fromBuffer(bytes);
+    throwsCode(() => pinned.cancelDestructor(), "BUFFER_PINNED", /release\(\) it to unpin/);
+    assert.equal(pinned.state, "owned");
+    throwsCode(() => bytes.buffer.transfer(), "BUFFER_PINNED");
+    pinned.release();
+    assert.equal(stats().pinnedBuffers, before);
+    assert.equal(bytes.buffer.transfer().byteLength, 8);
+  });
+
+  it("views a typed array as its built-in class's elements, whatever its class or prototype says", () => {
+    class Samples extends Float64Array {}
+    using samples = fromBuffer(new Samples(4));
+    assert.equal(samples.type.name, "f64[]");
+    assert.equal(samples.length, 4);
+    using words = fromBuffer(Object.setPrototypeOf(new Int32Array(4), Float64Array.prototype) as Int32Array);
+    assert.equal(words.type.name, "i32[]");
+    // C has no standard 16-bit float: bytes.
+    const Float16 = (globalThis as { Float16Array?: new (length: number) => ArrayBufferView }).Float16Array;
+    if (Float16 !== undefined) {
+      using halves = fromBuffer(new Float16(4));
+      assert.equal(halves.type.name, "u8[]");
+      assert.equal(halves.length, 8);
+    }
   });
 
   it("a buffer transferred away from its pin can be pinned again at the same address: the old pin ends", () => {

@@ -9,6 +9,7 @@ import type { NativeObject } from "../../src/ownership/wrapper.ts";
 import { command, expectOutcome, fail, type Family, heldWrappers, index, pick, refusalOf, step } from "../command.ts";
 import type { Model, WrapperModel } from "../model.ts";
 import { collect, lib, type Real } from "../system.ts";
+import { releaseReport } from "./memory.ts";
 import { anyUsable, usable } from "./parents.ts";
 
 function created(model: Model, real: Real, kind: string, object: NativeObject | null, label: string): void {
@@ -53,9 +54,11 @@ function letGo(event: "release" | "dispose") {
   return command(event, index, (n) =>
     step(event, `object ${n}`, (m) => anyUsable(m), (model, real, label) => {
       const wrapper = pick(usable(model), n)!;
-      const prediction = model.apply(wrapper, event);
+      const reported = event === "release" ? releaseReport(model, wrapper) : undefined;
+      const prediction = reported === undefined ? model.apply(wrapper, event) : undefined;
+      const code = reported ?? (prediction!.allowed ? undefined : prediction!.code);
       const object = real.get(wrapper.id);
-      expectOutcome(label, prediction.allowed ? undefined : prediction.code, () => event === "release" ? object.release() : object[Symbol.dispose]());
+      expectOutcome(label, code, () => event === "release" ? object.release() : object[Symbol.dispose]());
     })
   );
 }

@@ -87,6 +87,18 @@ function useOf(model: Model, wrapper: WrapperModel): ErrorCode | undefined {
   return undefined;
 }
 
+/**
+ * What `release()` of `wrapper` raises before the table is asked, and its effect on the model:
+ * a pin whose buffer was detached behind custody's back, not reported yet, reports it
+ * (BUFFER_DETACHED) and ends, as at a use.
+ */
+export function releaseReport(model: Model, wrapper: WrapperModel): ErrorCode | undefined {
+  const block = blocks.get(wrapper.native);
+  if (block === undefined || !block.detached || wrapper.state === "invalid") return undefined;
+  model.destroyNotified(wrapper.native);
+  return "BUFFER_DETACHED";
+}
+
 /** An i32 value, or (bad) one alloc must refuse: not an integer, or out of range. */
 const word = fc.integer({ min: -0x8000_0000, max: 0x7FFF_FFFF });
 const badWord = fc.constantFrom(1.5, 2 ** 33, -(2 ** 40));
@@ -213,13 +225,21 @@ const readRoot = command("memRead", index, (i) =>
   })
 );
 
-/** cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it (refused). */
+/**
+ * cancelDestructor() on a block's own pointer (the `disown` event), or on one derived from it
+ * (refused), or on a pin (refused after the use checks: a pin has no destructor).
+ */
 const cancel = command("cancelDestructor", fc.tuple(index, fc.boolean()), ([i, derived]) =>
   step("cancelDestructor", `block ${i}${derived ? ", derived" : ""}`, (m) => hasBlock(m), (model, real, label) => {
     const wrapper = pick(anyBlock(model), i)!;
     if (derived) {
       const code = useOf(model, wrapper) ?? "NOT_OWNER";
       expectOutcome(label, code, () => cast(types.i32, pointerOf(real, wrapper)).cancelDestructor());
+      return;
+    }
+    if (blockOf(wrapper).source === "pinned") {
+      const code = useOf(model, wrapper) ?? "BUFFER_PINNED";
+      expectOutcome(label, code, () => pointerOf(real, wrapper).cancelDestructor());
       return;
     }
     const prediction = model.apply(wrapper, "disown");

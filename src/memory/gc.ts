@@ -14,7 +14,9 @@ import { attach, handleOf, objectType, own } from "../ownership/wrapper.ts";
 import * as registry from "../registry.ts";
 import { Counted, memoryCounters } from "./accounting.ts";
 import { memoryTypeName } from "./alloc.ts";
+import { isPinned } from "./buffer.ts";
 import { forgetDestructor, forgetDestructorLater, registerDestructor, trampolineAddress } from "./destructors.ts";
+import { handleTypeName } from "./handles.ts";
 import { block, locate, ownerPointer, Pointer } from "./pointer.ts";
 import { array, type CType, types } from "./types.ts";
 
@@ -34,8 +36,9 @@ export type Destructor = number | ((address: number) => void);
  * owning {@linkcode Pointer}.
  *
  * @throws {CustodyError} `NULL_POINTER` for address 0, `ALREADY_OWNED` when custody already
- * owns that memory (two owners for one pointer are refused), `INVALID_ARGUMENT` for a bad size,
- * type or destructor.
+ * owns that memory, whoever owns it (`alloc`, `gc`, a custom allocator, a `fromBuffer` pin, a
+ * handle): two owners for one pointer are refused; `INVALID_ARGUMENT` for a bad size, type or
+ * destructor.
  * @throws {RangeError} when `type` is larger than `size`.
  *
  * @example A native buffer freed by a JS destructor, exactly once
@@ -58,6 +61,7 @@ export function gc(pointer: Pointer | number, destructor: Destructor, options: G
   const length = type.kind === "array" ? type.length ?? Math.floor(size / type.element.size) : 1;
   const byteLength = Math.max(size, type.kind === "array" ? type.element.size * length : type.size);
   if (options.size !== undefined && byteLength > size) throw new RangeError(`Cannot view ${size} bytes as ${type.name}: it does not fit`);
+  refuseOtherOwners(address);
   let owner;
   let context = 0;
   if (typeof destructor === "function") {
@@ -78,6 +82,18 @@ export function gc(pointer: Pointer | number, destructor: Destructor, options: G
   attach(owner, "gc:size", counted);
   const onCancel = { end: () => (counted.end(), context === 0 || forgetDestructor(context)) };
   return ownerPointer(block({ owner, address, byteLength, onCancel }), type, length);
+}
+
+/**
+ * Refuses an address the memory API's owners of other type names hold: own() refuses one
+ * under the memory type name (alloc, gc, custom allocators), and only that one.
+ */
+function refuseOtherOwners(address: number): void {
+  let holder;
+  if (isPinned(address)) holder = "a pinned JS buffer";
+  else if (registry.find(address, registry.typeName(handleTypeName)) !== undefined) holder = "a handle";
+  else return;
+  throw new CustodyError("ALREADY_OWNED", `Cannot own 0x${address.toString(16)}: custody already holds it as ${holder}`);
 }
 
 function addressOf(pointer: Pointer | number): number {

@@ -9,7 +9,8 @@
  *
  * Every access is checked against the block's bounds first: an index or field outside the
  * type, or a type that does not fit in what is left of the block, throws RangeError and
- * reads or writes nothing.
+ * reads or writes nothing. A value is checked whole before any of it is written: bad input
+ * anywhere in a struct or an array writes nothing.
  *
  * @module
  */
@@ -27,11 +28,25 @@ export interface Block {
   readonly byteLength: number;
   /** A pinned JS buffer: kept alive by the block, checked on every use. */
   readonly pinned: ArrayBufferView | undefined;
-  /** Throws if the block's memory went away behind custody's back (a pinned buffer detached). */
-  readonly verify: ((block: Block) => void) | undefined;
+  /** How the block learns that its memory went away behind custody's back (a pinned buffer detached). */
+  readonly loss: MemoryLoss | undefined;
   /** Ends when the owner's destructor is cancelled (the accounting of `gc()` size hints). */
   readonly onCancel: { end(): void } | undefined;
+  /** The owner's destructor was cancelled: what the table then refuses is refused as such. */
+  cancelled: boolean;
   view: DataView | undefined;
+}
+
+/**
+ * Memory JS can take away behind custody's back (a pinned buffer detached by structuredClone).
+ * A query only notices the loss; the first use after it reports it and ends the owner, so a
+ * query never takes the report away from the use.
+ */
+export interface MemoryLoss {
+  /** Whether the memory is gone (counted when first found). Never throws, and ends nothing. */
+  lost(): boolean;
+  /** Throws if the memory is gone and no use was told yet, ending the owner. */
+  report(): void;
 }
 
 /** A JS value for a C value: numbers, booleans, bigints (64-bit integers), arrays, objects. */
@@ -50,7 +65,7 @@ function invalid(message: string): never {
 /** Checks that the block is usable: its owner valid, a pinned buffer still whole. */
 function verify(block: Block): void {
   if (block.owner !== null) use(block.owner);
-  if (block.verify !== undefined) block.verify(block);
+  if (block.loss !== undefined) block.loss.report();
 }
 
 function dataView(block: Block): DataView {
@@ -126,12 +141,9 @@ export class Pointer {
 
   /** Whether it may be used: its owner is valid and a pinned buffer is still whole. Never throws. */
   get isValid(): boolean {
-    try {
-      verify(this.#block);
-      return true;
-    } catch {
-      return false;
-    }
+    const block = this.#block;
+    if (block.loss?.lost() === true) return false;
+    return block.owner === null || block.owner.isValid;
   }
 
   /** Whether this pointer owns its memory (it can be released), rather than being derived. */
@@ -139,9 +151,15 @@ export class Pointer {
     return this.#root;
   }
 
-  /** The ownership state of its owner, or `borrowed` for memory custody does not own. */
+  /**
+   * The ownership state of its owner, or `borrowed` for memory custody does not own; `invalid`
+   * for a pinned buffer that lost its memory (as {@linkcode Pointer.isValid} says).
+   */
   get state(): NativeObject["state"] {
-    return this.#block.owner?.state ?? "borrowed";
+    const block = this.#block;
+    // The owner is still valid: the next use ends it, reporting the loss.
+    if (block.loss?.lost() === true) return "invalid";
+    return block.owner?.state ?? "borrowed";
   }
 
   /**
@@ -156,7 +174,7 @@ export class Pointer {
   /** Writes the whole value (see {@linkcode Pointer.set} for what each type takes). */
   set value(value: Value) {
     verify(this.#block);
-    writeValue(this, this.#offset, this.#type, this.#length, value);
+    writeValue(this.#block, this.#offset, this.#type, this.#length, value);
   }
 
   /**
@@ -177,15 +195,16 @@ export class Pointer {
    * Writes a field or element. Integers take numbers (or bigints for 64-bit ones) in range,
    * `bool` takes booleans, floats numbers, pointers an address, null or a {@linkcode Pointer}
    * (the written-to memory then keeps that pointer's owner alive, until it is overwritten);
-   * arrays take arrays (or, of bytes, a string or a typed array), structs objects.
+   * arrays take arrays (or, of bytes, a string or a typed array), structs objects. A value is
+   * written whole or not at all: every element and field is checked before anything is written.
    *
-   * @throws {RangeError} for an index outside the array or a field the struct lacks.
+   * @throws {RangeError} for an index outside the array or a field the struct lacks (in `key` or in `value`).
    * @throws {CustodyError} `INVALID_ARGUMENT` for a value of the wrong kind or out of range.
    */
   set(key: string | number, value: Value): void {
     const member = this.#member(key);
     verify(this.#block);
-    writeValue(this, member.offset, member.type, member.length, value);
+    writeValue(this.#block, member.offset, member.type, member.length, value);
   }
 
   /**
@@ -224,11 +243,14 @@ export class Pointer {
   /**
    * Releases the memory now (runs its destructor). Only for the pointer that owns it.
    *
-   * @throws {CustodyError} `NOT_OWNER` for a derived pointer or memory JS does not own,
-   * `DOUBLE_RELEASE` when released before; or what a JS destructor threw.
+   * @throws {CustodyError} `NOT_OWNER` for a derived pointer, memory JS does not own, or memory
+   * whose destructor was cancelled; `DOUBLE_RELEASE` when released before; `BUFFER_DETACHED` for
+   * a pinned buffer that lost its memory behind custody's back and was not used since (the pin
+   * ends all the same); or what a JS destructor threw.
    */
   release(): void {
     const owner = this.#ownerFor("release");
+    this.#block.loss?.report();
     owner.release();
     const thrown = takeDestructorError();
     if (thrown !== undefined) throw thrown.error;
@@ -244,20 +266,34 @@ export class Pointer {
 
   /**
    * Cancels the destructor: the memory stays usable, but custody will not free it (on release,
-   * `using` or garbage collection); whoever holds it must. Only for the pointer that owns it.
+   * `using` or garbage collection); whoever holds it must. Only for the pointer that owns it,
+   * and not for a pinned JS buffer, which has no destructor: `release()` unpins it.
    *
-   * @throws {CustodyError} `NOT_OWNER` for a derived pointer or memory JS does not own, `INVALID_OBJECT` when released.
+   * @throws {CustodyError} `NOT_OWNER` for a derived pointer, memory JS does not own, or a
+   * destructor cancelled before; `BUFFER_PINNED` for a pinned buffer; `INVALID_OBJECT` when released.
    */
   cancelDestructor(): void {
     const owner = this.#ownerFor("cancel the destructor of");
+    const block = this.#block;
+    if (block.pinned !== undefined) {
+      verify(block);
+      throw new CustodyError("BUFFER_PINNED", `Cannot cancel the destructor of ${this.toString()}: it pins a JS buffer, which has no destructor; release() it to unpin the buffer`);
+    }
     apply(owner, "disown", { event: "disown", by: "cancelDestructor()" }, { rule: "cancelDestructor" });
-    this.#block.onCancel?.end();
+    block.cancelled = true;
+    block.onCancel?.end();
   }
 
   #ownerFor(action: string): NativeObject {
-    const owner = this.#block.owner;
-    if (owner !== null && this.#root) return owner;
-    if (owner !== null) verify(this.#block);
+    const block = this.#block, owner = block.owner;
+    if (owner !== null && this.#root) {
+      // The table's refusal would say native code owns it; the caller should hear that it cancelled the destructor.
+      if (block.cancelled && owner.state === "borrowed") {
+        throw new CustodyError("NOT_OWNER", `Cannot ${action} ${this.toString()}: its destructor was already cancelled, so custody no longer frees it`);
+      }
+      return owner;
+    }
+    if (owner !== null) verify(block);
     throw new CustodyError("NOT_OWNER", `Cannot ${action} ${this.toString()}: it is derived from the memory that owns it, which alone can be released`);
   }
 
@@ -295,15 +331,16 @@ export function locate(pointer: Pointer): { block: Block; offset: number; type: 
 }
 
 /** Makes a block. */
-export function block(fields: Omit<Block, "view" | "pinned" | "verify" | "onCancel"> & Partial<Pick<Block, "pinned" | "verify" | "onCancel">>): Block {
+export function block(fields: Omit<Block, "view" | "pinned" | "loss" | "onCancel" | "cancelled"> & Partial<Pick<Block, "pinned" | "loss" | "onCancel">>): Block {
   // Spelled out: an object spread here cost a sixth of an alloc+release on Bun.
   return {
     owner: fields.owner,
     address: fields.address,
     byteLength: fields.byteLength,
     pinned: fields.pinned,
-    verify: fields.verify,
+    loss: fields.loss,
     onCancel: fields.onCancel,
+    cancelled: false,
     view: undefined,
   };
 }
@@ -467,39 +504,102 @@ function writeScalar(view: DataView, at: number, type: ScalarType, value: Value)
   }
 }
 
-/** Writes a pointer field; a Pointer written into owned memory becomes a keep-alive of that memory. */
-function writePointer(target: Pointer, at: number, value: Value): void {
-  const { block } = parts(target);
-  const view = dataView(block);
-  let stored: Block | undefined;
-  if (value === null) writeAddress(view, at, 0);
-  else if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) writeAddress(view, at, value);
-  else if (value instanceof Pointer) {
-    stored = parts(value).block;
-    if (stored.owner !== null && block.owner === null) {
-      invalid(`Cannot store ${value.toString()} in memory custody does not own: nothing could keep it alive there`);
-    }
-    writeAddress(view, at, value.address);
-  } else invalid(`Cannot write ${typeof value} to a pointer: it takes an address, null or a Pointer`);
-  // The slot is keyed by the field's position, so overwriting it lets the previous pointee go.
-  if (block.owner !== null) keepAlive(block.owner, stored?.owner ?? null, `pointer@${at}`, "set");
-}
+/**
+ * Where each scalar of a whole value is checked, by {@linkcode writeScalar} itself (no second
+ * copy of its checks); the bytes it wrote go to memory once the whole value passed.
+ */
+const scratch = new DataView(new ArrayBuffer(8));
 
-function writeValue(target: Pointer, at: number, type: CType, length: number, value: Value): void {
-  const view = dataView(parts(target).block);
-  switch (type.kind) {
-    case "scalar":
-      return writeScalar(view, at, type, value);
-    case "pointer":
-      return writePointer(target, at, value);
-    case "array":
-      return writeArray(target, view, at, type, length, value);
-    case "struct":
-      return writeStruct(target, at, type, value);
+/**
+ * Writes the bytes of a scalar checked in the scratch: its first `size`, read as two 32-bit
+ * words (the DataView's default byte order both ways, so the bytes come back as they were).
+ */
+function storeChecked(view: DataView, at: number, size: number, head: number, tail: number): void {
+  switch (size) {
+    case 1:
+      return view.setUint8(at, head >>> 24);
+    case 2:
+      return view.setUint16(at, head >>> 16);
+    case 4:
+      return view.setUint32(at, head);
+    default:
+      view.setUint32(at, head);
+      view.setUint32(at + 4, tail);
   }
 }
 
-function writeArray(target: Pointer, view: DataView, at: number, type: ArrayType, length: number, value: Value): void {
+/**
+ * A part of a whole value, checked, ready to write: a scalar's bytes (see
+ * {@linkcode storeChecked}); a pointer's address, with the block of the Pointer written if
+ * there is one; all the bytes of a byte array, zero-padded (a copy, which the value's getters
+ * cannot change any more).
+ */
+type Part =
+  | { readonly kind: "scalar"; readonly at: number; readonly size: number; readonly head: number; readonly tail: number }
+  | { readonly kind: "pointer"; readonly at: number; readonly address: number; readonly pointee: Block | undefined }
+  | { readonly kind: "bytes"; readonly at: number; readonly bytes: Uint8Array };
+
+/** Writes `value` as `type` at `at` in the block: a scalar is checked as it is written; anything else whole or not at all. */
+function writeValue(block: Block, at: number, type: CType, length: number, value: Value): void {
+  if (type.kind === "scalar") return writeScalar(dataView(block), at, type, value);
+  writeWhole(block, at, type, length, value);
+}
+
+/**
+ * {@linkcode writeValue} of anything but a scalar: every part of the value (each element and
+ * field, at every level) is read once and checked, and written only once all of them passed,
+ * so bad input anywhere in it changes nothing.
+ */
+function writeWhole(block: Block, at: number, type: CType, length: number, value: Value): void {
+  const checked: Part[] = [];
+  check(checked, block, at, type, length, value);
+  // Reading the value may have run the caller's code (a getter, a proxy), which may have
+  // released the memory, or a Pointer to write.
+  verify(block);
+  for (const part of checked) if (part.kind === "pointer" && part.pointee !== undefined) verify(part.pointee);
+  const view = dataView(block);
+  for (const part of checked) {
+    if (part.kind === "scalar") storeChecked(view, part.at, part.size, part.head, part.tail);
+    else if (part.kind === "bytes") new Uint8Array(view.buffer, view.byteOffset + part.at, part.bytes.length).set(part.bytes);
+    else {
+      writeAddress(view, part.at, part.address);
+      // A Pointer written into owned memory is kept alive by it. The slot is keyed by the
+      // field's position, so overwriting it lets the previous pointee go.
+      if (block.owner !== null) keepAlive(block.owner, part.pointee?.owner ?? null, `pointer@${part.at}`, "set");
+    }
+  }
+}
+
+/** Reads `value` for `type` at `at`, checks each part of it, and lists them in `checked`. */
+function check(checked: Part[], block: Block, at: number, type: CType, length: number, value: Value): void {
+  switch (type.kind) {
+    case "scalar":
+      writeScalar(scratch, 0, type, value);
+      checked.push({ kind: "scalar", at, size: type.size, head: scratch.getUint32(0), tail: scratch.getUint32(4) });
+      return;
+    case "pointer":
+      return checkPointer(checked, block, at, value);
+    case "array":
+      return checkArray(checked, block, at, type, length, value);
+    case "struct":
+      return checkStruct(checked, block, at, type, value);
+  }
+}
+
+function checkPointer(checked: Part[], block: Block, at: number, value: Value): void {
+  if (value === null || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0)) {
+    checked.push({ kind: "pointer", at, address: value ?? 0, pointee: undefined });
+    return;
+  }
+  if (!(value instanceof Pointer)) invalid(`Cannot write ${typeof value} to a pointer: it takes an address, null or a Pointer`);
+  const pointee = parts(value).block;
+  if (pointee.owner !== null && block.owner === null) {
+    invalid(`Cannot store ${value.toString()} in memory custody does not own: nothing could keep it alive there`);
+  }
+  checked.push({ kind: "pointer", at, address: value.address, pointee });
+}
+
+function checkArray(checked: Part[], block: Block, at: number, type: ArrayType, length: number, value: Value): void {
   const element = type.element;
   const bytes = element.kind === "scalar" && element.size === 1 && element.name !== "bool";
   if (bytes && (typeof value === "string" || ArrayBuffer.isView(value))) {
@@ -507,20 +607,27 @@ function writeArray(target: Pointer, view: DataView, at: number, type: ArrayType
     // A string keeps room for its terminating NUL.
     const needed = source.length + (typeof value === "string" ? 1 : 0);
     if (needed > length) rangeError(`Cannot write ${needed} bytes into ${describeType(type, length)}`);
-    new Uint8Array(view.buffer, view.byteOffset + at, length).fill(0).set(source);
+    const all = new Uint8Array(length);
+    all.set(source);
+    checked.push({ kind: "bytes", at, bytes: all });
     return;
   }
   if (!Array.isArray(value)) invalid(`Cannot write ${typeof value} to ${describeType(type, length)}: it takes an array`);
-  if (value.length > length) rangeError(`Cannot write ${value.length} elements into ${describeType(type, length)}`);
-  value.forEach((item: Value, i: number) => writeValue(target, at + i * element.size, element, lengthOf(element), item));
+  // Read once: a proxy could answer a second read with another length.
+  const count = value.length;
+  if (count > length) rangeError(`Cannot write ${count} elements into ${describeType(type, length)}`);
+  for (let i = 0; i < count; i++) {
+    // A hole leaves its element as it was.
+    if (i in value) check(checked, block, at + i * element.size, element, lengthOf(element), value[i]);
+  }
 }
 
-function writeStruct(target: Pointer, at: number, type: StructType, value: Value): void {
+function checkStruct(checked: Part[], block: Block, at: number, type: StructType, value: Value): void {
   if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Pointer || ArrayBuffer.isView(value)) {
     invalid(`Cannot write ${value === null ? "null" : typeof value} to ${type.name}: it takes an object of fields`);
   }
   for (const [name, item] of Object.entries(value as Record<string, Value>)) {
     const field = Object.hasOwn(type.fields, name) ? type.fields[name] : rangeError(`${type.name} has no field ${JSON.stringify(name)}`);
-    writeValue(target, at + field.offset, field.type, lengthOf(field.type), item);
+    check(checked, block, at + field.offset, field.type, lengthOf(field.type), item);
   }
 }
