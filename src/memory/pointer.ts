@@ -16,7 +16,7 @@
  */
 import { CustodyError } from "../errors.ts";
 import { runtime } from "../ffi/mod.ts";
-import { apply, keepAlive, type NativeObject, use } from "../ownership/wrapper.ts";
+import { apply, keepAlive, type NativeObject, recordOf, use } from "../ownership/wrapper.ts";
 import { takeDestructorError } from "./destructors.ts";
 import type { ArrayType, CType, ScalarType, StructType } from "./types.ts";
 
@@ -32,8 +32,6 @@ export interface Block {
   readonly loss: MemoryLoss | undefined;
   /** Ends when the owner's destructor is cancelled (the accounting of `gc()` size hints). */
   readonly onCancel: { end(): void } | undefined;
-  /** The owner's destructor was cancelled: what the table then refuses is refused as such. */
-  cancelled: boolean;
   view: DataView | undefined;
 }
 
@@ -76,6 +74,9 @@ function dataView(block: Block): DataView {
     : new DataView(block.byteLength === 0 ? new ArrayBuffer(0) : runtime.view(block.address, block.byteLength));
   return block.view;
 }
+
+/** The rule `cancelDestructor()` records on the owner it makes borrowed. */
+const cancelRule = "cancelDestructor";
 
 // Set by Pointer's static block: the only ways to make pointers and read their parts.
 let makePointer: (block: Block, offset: number, type: CType, length: number, root: boolean) => Pointer;
@@ -279,16 +280,17 @@ export class Pointer {
       verify(block);
       throw new CustodyError("BUFFER_PINNED", `Cannot cancel the destructor of ${this.toString()}: it pins a JS buffer, which has no destructor; release() it to unpin the buffer`);
     }
-    apply(owner, "disown", { event: "disown", by: "cancelDestructor()" }, { rule: "cancelDestructor" });
-    block.cancelled = true;
+    apply(owner, "disown", { event: "disown", by: "cancelDestructor()" }, { rule: cancelRule });
     block.onCancel?.end();
   }
 
   #ownerFor(action: string): NativeObject {
     const block = this.#block, owner = block.owner;
     if (owner !== null && this.#root) {
-      // The table's refusal would say native code owns it; the caller should hear that it cancelled the destructor.
-      if (block.cancelled && owner.state === "borrowed") {
+      // The table's refusal would say native code owns it; the caller should hear that it
+      // cancelled the destructor, which the owner's record names as the rule that made it borrowed.
+      const record = recordOf(owner);
+      if (record.state === "borrowed" && record.rule === cancelRule) {
         throw new CustodyError("NOT_OWNER", `Cannot ${action} ${this.toString()}: its destructor was already cancelled, so custody no longer frees it`);
       }
       return owner;
@@ -331,7 +333,7 @@ export function locate(pointer: Pointer): { block: Block; offset: number; type: 
 }
 
 /** Makes a block. */
-export function block(fields: Omit<Block, "view" | "pinned" | "loss" | "onCancel" | "cancelled"> & Partial<Pick<Block, "pinned" | "loss" | "onCancel">>): Block {
+export function block(fields: Omit<Block, "view" | "pinned" | "loss" | "onCancel"> & Partial<Pick<Block, "pinned" | "loss" | "onCancel">>): Block {
   // Spelled out: an object spread here cost a sixth of an alloc+release on Bun.
   return {
     owner: fields.owner,
@@ -340,7 +342,6 @@ export function block(fields: Omit<Block, "view" | "pinned" | "loss" | "onCancel
     pinned: fields.pinned,
     loss: fields.loss,
     onCancel: fields.onCancel,
-    cancelled: false,
     view: undefined,
   };
 }
