@@ -85,11 +85,6 @@ class DestructorState implements Attachment {
   /** The trampoline context of a JS destructor, 0 for a native one or none. */
   registered = 0;
   /**
-   * The destructor's address (the trampoline for a JS one, 0 for none), which the registry
-   * entry of a capsule over memory is given only as the capsule itself ends.
-   */
-  destructor = 0;
-  /**
    * The memory a capsule made from a {@linkcode Pointer} is a child of, held as a derived
    * pointer holds it; through the wrapper's internals until the capsule ends, so the memory
    * outlives it even when both are collected together. Undefined for any other capsule.
@@ -102,18 +97,19 @@ class DestructorState implements Attachment {
     this.memory = memory;
   }
 
-  /** Gives the registry entry the destructor: a JS one is the trampoline with its own context. */
-  give(): void {
-    registry.setDestructor(this.#handle, this.destructor, this.registered === 0 ? this.context : this.registered);
+  /**
+   * Before a capsule over memory ends itself: a pinned buffer that lost that memory behind
+   * custody's back (detached, not used since, so its pin is still registered) leaves the
+   * destructor nothing to be handed. It is taken from the entry.
+   */
+  spareLostMemory(): void {
+    if (this.memory !== undefined && !this.memory.isValid && registry.isLive(this.#handle)) registry.setDestructor(this.#handle, 0);
   }
 
   close(): void {
-    // The garbage collector closes attachments before it destroys the entry: a capsule over
-    // memory still registered now is ending itself, its memory held until now, so its
-    // destructor is due, unless a pinned buffer lost that memory. Every other end comes after
-    // the entry died: released (given the destructor just before), consumed, or ended with
-    // its memory (never given it).
-    if (this.memory !== undefined && registry.isLive(this.#handle) && this.memory.isValid) this.give();
+    // The garbage collector closes attachments before it destroys the entry: a capsule still
+    // registered now is ending itself. Every other end comes after the entry died.
+    this.spareLostMemory();
     if (this.registered !== 0) forgetDestructorLater(this.registered);
   }
 }
@@ -145,10 +141,10 @@ export function capsuleWrapper(capsule: Capsule): NativeObject {
  * lives, and its registry entry is a child of the memory's, so the moment the memory ends
  * (released, destroyed natively, a pinned buffer detached) the capsule is invalid, for JS and
  * native code alike. Its destructor runs at most once, and only when the capsule ends first
- * (`release()`, `using`, garbage collection), while its memory is still there: custody gives
- * the registry entry the destructor only then. A capsule that ends with its memory never runs
- * it, since it would be handed memory that is freed or no longer custody's; nor does one that
- * native code destroys (`custody_capsule_destroy`), whose entry has no destructor yet.
+ * (`release()`, `using`, garbage collection, or native code's `custody_capsule_destroy`),
+ * while its memory is still there: its entry is a registry view, whose destructor never runs
+ * when an ancestor's end takes it along. A capsule that ends with its memory never runs it,
+ * since it would be handed memory that is freed or no longer custody's.
  *
  * @example A capsule over memory ends with the memory; its destructor does not run
  * ```ts
@@ -222,15 +218,15 @@ export class Capsule {
     const memoryOwner = pointer instanceof Pointer ? locate(pointer).block.owner : null;
     const address = pointer instanceof Pointer ? pointer.address : checkAddress(pointer, action);
     if (address === 0) throw new CustodyError("NULL_POINTER", `${action}: the pointer is NULL`);
-    // An entry over memory shows no destructor until the capsule ends, so own() would take one
-    // whose collected wrapper awaits its finalizer (its destructor still due) for a stale one.
-    if (memoryOwner !== null && registry.find(address, registry.typeName(name)) !== undefined) {
-      throw new CustodyError("ALREADY_OWNED", `${action} at 0x${address.toString(16)}: custody already holds a capsule of that pointer and name`);
-    }
+    // Registered without a destructor: one that destroys, at the memory's own address, is
+    // refused next to the memory's owner. #install gives the entry its own.
     const object = own(typeFor(name, 0), address);
     const handle = handleOf(object);
     const state = new DestructorState(handle, context, memoryOwner === null ? undefined : pointer as Pointer);
-    if (memoryOwner !== null) registry.setParent(handle, handleOf(memoryOwner));
+    if (memoryOwner !== null) {
+      registry.setParent(handle, handleOf(memoryOwner));
+      registry.setView(handle, true);
+    }
     attach(object, stateSlot, state);
     const capsule = new Capsule(object, name, state);
     capsule.#install(destructor);
@@ -399,8 +395,8 @@ export class Capsule {
     this.#use();
     checkAddress(context, "Cannot set the context of a capsule");
     const state = this.#state;
-    // A JS destructor is given the context by its closure; over memory, the entry gets it with the destructor.
-    if (state.registered === 0 && state.memory === undefined) registry.setDestructor(this.handle, registry.info(this.handle).destructor, context);
+    // A JS destructor is given the context by its closure.
+    if (state.registered === 0) registry.setDestructor(this.handle, registry.info(this.handle).destructor, context);
     state.context = context;
   }
 
@@ -434,19 +430,17 @@ export class Capsule {
     const previous = state.registered;
     if (typeof destructor === "function") {
       state.registered = registerDestructor((pointer) => destructor(pointer, state.context), true);
-      state.destructor = trampolineAddress;
+      registry.setDestructor(this.handle, trampolineAddress, state.registered);
     } else {
       state.registered = 0;
-      state.destructor = destructor ?? 0;
+      registry.setDestructor(this.handle, destructor ?? 0, state.context);
     }
-    if (state.memory === undefined) state.give();
     if (previous !== 0) forgetDestructor(previous);
   }
 
-  /** A capsule over memory that JS owns is about to end itself, its memory still there: its destructor is due. */
-  #giveBeforeEnd(): void {
-    const state = this.#state;
-    if (state.memory !== undefined && this.#memoryIsValid() && this.#object.state === "owned") state.give();
+  /** JS is about to end the capsule it owns: see {@linkcode DestructorState.spareLostMemory}. */
+  #spareLostMemory(): void {
+    if (this.#object.state === "owned") this.#state.spareLostMemory();
   }
 
   /**
@@ -488,7 +482,7 @@ export class Capsule {
    */
   release(): void {
     if (this.#endedWithMemory()) throw this.#memoryEnded("release");
-    this.#giveBeforeEnd();
+    this.#spareLostMemory();
     this.#object.release();
     const thrown = takeDestructorError();
     if (thrown !== undefined) throw thrown.error;
@@ -496,7 +490,7 @@ export class Capsule {
 
   /** `using` support: releases an owned capsule, does nothing otherwise; safe to call twice. */
   [Symbol.dispose](): void {
-    this.#giveBeforeEnd();
+    this.#spareLostMemory();
     this.#object[Symbol.dispose]();
     const thrown = takeDestructorError();
     if (thrown !== undefined) throw thrown.error;

@@ -476,6 +476,26 @@ export function setDestructor(handle: Handle, destructor: number, context = 0): 
 }
 
 /**
+ * Makes the entry a view (`true`) or no longer one: a view's destructor runs only when the
+ * view itself is destroyed, never when it goes down with an ancestor, whose end may already
+ * have freed the memory the view points into.
+ *
+ * @example
+ * ```ts
+ * import { create, destroy, setView } from "./registry.ts";
+ * const block = create(0x20);
+ * const view = create(0x28, { parent: block });
+ * setView(view, true);
+ * destroy(block); // the view goes too, its destructor (had it one) not run
+ * ```
+ */
+export function setView(handle: Handle, view: boolean): void {
+  validHandle(handle, "Cannot make a view");
+  if (typeof view !== "boolean") throw new CustodyError("INVALID_ARGUMENT", `Cannot make capsule ${describe(handle)} a view: view is true or false, not ${typeof view}`);
+  check(native.custody_capsule_set_view(handle.slot, handle.generation, view ? 1 : 0), () => `Cannot make capsule ${describe(handle)} ${view ? "a view" : "no longer a view"}`);
+}
+
+/**
  * Makes `child` a child of `parent`, moving it from any parent it had; `null` detaches it.
  * Setting the parent it already has changes nothing.
  *

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { allocator, Capsule, registry, runtime, stats } from "../mod.ts";
 import { capsuleWrapper } from "../src/capsule.ts";
-import { alloc, fromBuffer, type Pointer, types } from "../src/memory/mod.ts";
+import { alloc, fromBuffer, gc, type Pointer, types } from "../src/memory/mod.ts";
 import { locate } from "../src/memory/pointer.ts";
 import { handleOf } from "../src/ownership/wrapper.ts";
 import { native } from "../src/native/library.ts";
@@ -243,6 +243,41 @@ describe("Capsule", () => {
     assert.deepEqual(runs, ["9 2"]);
   });
 
+  it("native code destroying a capsule over memory runs its destructor once, the memory still there", () => {
+    const runs: string[] = [];
+    const memory = alloc(types.u32, 5);
+    const capsule = Capsule.create(memory, "lib.native", { destructor: (_p, context) => runs.push(`${memory.value} ${context}`), context: 3 });
+    const { slot, generation } = capsule.handle;
+    assert.equal(native.custody_capsule_destroy(slot, generation), 0);
+    assert.deepEqual(runs, ["5 3"]);
+    assert.equal(capsule.isValid(), false);
+    throwsCode(() => capsule.get("lib.native"), "INVALID_OBJECT");
+    capsule[Symbol.dispose]();
+    assert.ok(memory.isValid);
+    assert.equal(registry.info(capsuleMemoryHandle(memory)).childCount, 0);
+    memory.release();
+    assert.deepEqual(runs, ["5 3"]);
+  });
+
+  it("memory native code destroyed takes its capsules along without running their destructors", () => {
+    let runs = 0;
+    const address = allocator.malloc(8);
+    let freed = 0;
+    const memory = gc(address, (pointer) => (allocator.free(pointer), freed++), { size: 8 });
+    const capsule = Capsule.create(memory, "lib.gone", { destructor: () => runs++ });
+    const owner = capsuleMemoryHandle(memory);
+    // Native code freed the memory itself, and says so: nothing runs on it, not even the capsule's destructor.
+    allocator.free(address);
+    assert.equal(native.custody_notify_destroyed(owner.slot, owner.generation), 0);
+    assert.equal(runs, 0);
+    assert.equal(freed, 0);
+    assert.equal(capsule.isValid(), false);
+    assert.equal(memory.isValid, false);
+    capsule[Symbol.dispose]();
+    memory[Symbol.dispose]();
+    assert.equal(runs, 0);
+  });
+
   it("a capsule over a pinned buffer ends once the buffer is detached behind custody's back", () => {
     let runs = 0;
     const bytes = new Uint8Array(16);
@@ -256,6 +291,18 @@ describe("Capsule", () => {
     throwsCode(() => pinned.get(0), "INVALID_OBJECT");
     capsule[Symbol.dispose]();
     assert.equal(runs, 0);
+  });
+
+  it("a capsule over a pinned buffer released after a detach nobody noticed runs no destructor on the lost memory", () => {
+    let runs = 0;
+    const bytes = new Uint8Array(16);
+    const pinned = fromBuffer(bytes);
+    const capsule = Capsule.create(pinned, "lib.lost", { destructor: () => runs++ });
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    capsule.release();
+    assert.equal(runs, 0);
+    assert.equal(capsule.isValid(), false);
+    throwsCode(() => pinned.get(0), "BUFFER_DETACHED");
   });
 
   it("a refused create registers nothing: a correct retry succeeds", () => {

@@ -131,6 +131,30 @@ describe("capsule registry", () => {
     }
   });
 
+  it("a view's destructor runs when it is destroyed itself, not when its parent takes it along", () => {
+    const destructor = recordingDestructor();
+    try {
+      const d = { destructor: destructor.address };
+      const block = registry.create(1, d);
+      const view = registry.create(2, { ...d, parent: block });
+      const plain = registry.create(3, { ...d, parent: block });
+      registry.setView(view, true);
+      registry.destroy(block);
+      assert.deepEqual(destructor.calls, [[3, 0], [1, 0]]);
+      assert.ok(!registry.isLive(view) && !registry.isLive(plain));
+      const alone = registry.create(4, d);
+      registry.setView(alone, true);
+      registry.destroy(alone);
+      assert.deepEqual(destructor.calls.at(-1), [4, 0]);
+      throwsCode(() => registry.setView(alone, false), "STALE_HANDLE");
+      const live = track(registry.create(5));
+      throwsCode(() => registry.setView(live, 1 as never), "INVALID_ARGUMENT", /true or false/);
+      throwsCode(() => registry.setView({ slot: -1, generation: 1 }, true), "FORGED_HANDLE");
+    } finally {
+      destructor.close();
+    }
+  });
+
   it("keep-alive defers the destructor, never invalidation", () => {
     const destructor = recordingDestructor();
     try {

@@ -61,6 +61,7 @@ export const custodySymbols = {
   custody_capsule_enumerate: fn(["usize", "u32"], "u32"),
   custody_capsule_set_owner: fn(["u32", "u32", "u32"], "i32"),
   custody_capsule_set_destructor: fn(["u32", "u32", "usize", "usize"], "i32"),
+  custody_capsule_set_view: fn(["u32", "u32", "u32"], "i32"),
   custody_capsule_set_parent: fn(["u32", "u32", "u32", "u32"], "i32"),
   custody_capsule_keep_alive: fn(["u32", "u32"], "i32"),
   custody_capsule_drop_keep_alive: fn(["u32", "u32"], "i32"),

@@ -523,6 +523,13 @@ int32_t custody_capsule_set_owner(uint32_t slot, uint32_t generation, uint32_t o
 int32_t custody_capsule_set_destructor(uint32_t slot, uint32_t generation,
                                        custody_destructor destructor, void *context);
 
+/* Makes the capsule a view (view 1) or no longer one (view 0). A view's destructor runs only
+ * when the view itself is destroyed (custody_capsule_destroy of its own handle, or the last
+ * keep-alive dropped after that), never when it goes down with an ancestor: a capsule over a
+ * block of memory must not be handed memory the block's end may already have freed. Returns
+ * 0, a handle status, or CUSTODY_INVALID_ARGUMENT for any other view value. */
+int32_t custody_capsule_set_view(uint32_t slot, uint32_t generation, uint32_t view);
+
 /* Moves the capsule under a new parent; parent slot 0 detaches it. Setting the current
  * parent again changes nothing. Returns 0, a handle status (for either handle), or
  * CUSTODY_CYCLE if the parent is the capsule itself or one of its descendants. */

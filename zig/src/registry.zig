@@ -19,7 +19,10 @@
 //! invalidated at once but its destructor waits until the last keep-alive is dropped.
 //!
 //! The registry holds no ownership policy: whether a child's destructor runs when its
-//! parent dies is decided by whether the binding gave it one.
+//! parent dies is decided by whether the binding gave it one, and whether it made the child a
+//! view. A view's destructor runs only when the view itself is destroyed, never when it goes
+//! down with an ancestor: a view of its parent's memory (a capsule over a block) must not be
+//! handed memory that may already be gone when the parent's end takes it along.
 const std = @import("std");
 const Lock = @import("lock.zig").Lock;
 const Stats = @import("stats.zig").Stats;
@@ -81,6 +84,8 @@ const Entry = struct {
     keep_alive: u32 = 0,
     /// While destruction waits for keep-alives: the generation the entry had when it lived.
     pending_generation: u32 = 0,
+    /// Its destructor runs only when it is the root of a destroy (see the top of this file).
+    view: bool = false,
 };
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
@@ -291,6 +296,14 @@ pub const Registry = struct {
         e.context = context;
     }
 
+    /// Makes the entry a view, or no longer one: a view's destructor runs only when the view
+    /// itself is destroyed, not when an ancestor's destroy takes it along.
+    pub fn setView(self: *Registry, handle: Handle, view: bool) Error!void {
+        self.guard.lock();
+        defer self.guard.unlock();
+        (try self.validate(handle)).entry.view = view;
+    }
+
     /// Makes `child` a child of `parent`, moving it from any previous parent. `Handle.none`
     /// as the parent detaches it. Adding to the current parent changes nothing; a parent
     /// that is the child itself or one of its descendants is refused.
@@ -461,7 +474,7 @@ pub const Registry = struct {
                 e.parent = 0;
                 e.first_child = 0;
                 e.child_count = 0;
-                const runs = run_root_destructor or slot != root;
+                const runs = if (slot == root) run_root_destructor else !e.view;
                 if (e.keep_alive > 0) {
                     e.pending_generation = live_generation;
                     if (!runs) e.destructor = null;
@@ -732,6 +745,44 @@ test "destroying a parent invalidates descendants first and runs destructors chi
     try testing.expectEqual(@as(u64, 1), f.stats.capsules_live);
     try f.registry.destroy(outside);
     try testing.expectEqual(@as(u64, 5), f.stats.destructors_run);
+}
+
+test "a view's destructor runs when the view is destroyed, never when an ancestor takes it along" {
+    var f: Fixture = undefined;
+    try f.setUp(.{ .capacity = 16 });
+    defer f.registry.deinit();
+    var recorder: Recorder = .{};
+    const d = Recorder.destructor;
+    // Destroyed itself, a view runs its destructor like any entry.
+    const block = try f.registry.create(1, 0, d, &recorder, .none);
+    const alone = try f.registry.create(2, 0, d, &recorder, block);
+    try f.registry.setView(alone, true);
+    try f.registry.destroy(alone);
+    try testing.expectEqualSlices(usize, &.{2}, recorder.seen());
+    // Taken along by its parent (destroyed or notified) or a grandparent: not run, even
+    // when a keep-alive defers the end; a plain sibling's destructor still runs.
+    const view = try f.registry.create(3, 0, d, &recorder, block);
+    const plain = try f.registry.create(4, 0, d, &recorder, block);
+    const kept = try f.registry.create(5, 0, d, &recorder, plain);
+    try f.registry.setView(view, true);
+    try f.registry.setView(kept, true);
+    try f.registry.keepAlive(kept);
+    try f.registry.destroy(block);
+    try f.registry.dropKeepAlive(kept);
+    try testing.expectEqualSlices(usize, &.{ 2, 4, 1 }, recorder.seen());
+    const notified = try f.registry.create(6, 0, d, &recorder, .none);
+    const under_notified = try f.registry.create(7, 0, d, &recorder, notified);
+    try f.registry.setView(under_notified, true);
+    try f.registry.notifyDestroyed(notified);
+    // No longer a view: taken along, it runs again.
+    const parent = try f.registry.create(8, 0, d, &recorder, .none);
+    const undone = try f.registry.create(9, 0, d, &recorder, parent);
+    try f.registry.setView(undone, true);
+    try f.registry.setView(undone, false);
+    try f.registry.destroy(parent);
+    try testing.expectEqualSlices(usize, &.{ 2, 4, 1, 9, 8 }, recorder.seen());
+    try testing.expectError(error.StaleHandle, f.registry.setView(view, true));
+    try testing.expectEqual(@as(u64, 0), f.stats.capsules_live);
 }
 
 test "parents: same parent is a no-op, re-parenting moves, removal detaches, cycles refused" {

@@ -343,6 +343,12 @@ export fn custody_capsule_set_destructor(slot: u32, generation: u32, destructor:
     const r = theRegistry() catch |err| return Status.of(err).code();
     return statusOf(r.setDestructor(.{ .slot = slot, .generation = generation }, destructor, context));
 }
+/// `view` 1 makes the capsule a view (its destructor runs only when it is itself destroyed), 0 undoes it.
+export fn custody_capsule_set_view(slot: u32, generation: u32, view: u32) i32 {
+    const r = theRegistry() catch |err| return Status.of(err).code();
+    if (view > 1) return Status.invalid_argument.code();
+    return statusOf(r.setView(.{ .slot = slot, .generation = generation }, view == 1));
+}
 /// Parent (0, 0) detaches the child.
 export fn custody_capsule_set_parent(slot: u32, generation: u32, parent_slot: u32, parent_generation: u32) i32 {
     const r = theRegistry() catch |err| return Status.of(err).code();

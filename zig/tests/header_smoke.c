@@ -348,6 +348,10 @@ static void test_registry(void) {
     CHECK(custody_capsule_enumerate(NULL, 0) >= 2);
     CHECK_STATUS(custody_capsule_set_parent(parent.slot, parent.generation, child.slot, child.generation), CUSTODY_CYCLE);
     CHECK_STATUS(custody_capsule_set_owner(child.slot, child.generation, 7), CUSTODY_OK);
+    /* a view only while asked: the destroy below runs the child's destructor */
+    CHECK_STATUS(custody_capsule_set_view(child.slot, child.generation, 2), CUSTODY_INVALID_ARGUMENT);
+    CHECK_STATUS(custody_capsule_set_view(child.slot, child.generation, 1), CUSTODY_OK);
+    CHECK_STATUS(custody_capsule_set_view(child.slot, child.generation, 0), CUSTODY_OK);
 
     /* destroy the parent: both handles stale, child's destructor first, each once */
     uint64_t destructors_before = stats->destructors_run;
