@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { allocator, Capsule, registry, runtime, stats } from "../mod.ts";
 import { capsuleWrapper } from "../src/capsule.ts";
 import { alloc, fromBuffer, gc, type Pointer, types } from "../src/memory/mod.ts";
+import { pendingDestructors } from "../src/memory/destructors.ts";
 import { locate } from "../src/memory/pointer.ts";
 import { handleOf } from "../src/ownership/wrapper.ts";
 import { native } from "../src/native/library.ts";
@@ -276,6 +277,22 @@ describe("Capsule", () => {
     capsule[Symbol.dispose]();
     memory[Symbol.dispose]();
     assert.equal(runs, 0);
+  });
+
+  it("capsules that ended with their memory unnoticed, their slots reused at once, let go of their destructors", async () => {
+    const before = pendingDestructors();
+    // In one job: each capsule's entry goes down with its memory, and the next capsule takes
+    // the freed slot before JS ever looks at the first again. Nothing of them may stay behind.
+    (() => {
+      for (let i = 0; i < 300; i++) {
+        const memory = alloc(types.u32, i);
+        Capsule.create(memory, `lib.unnoticed.${i}`, { destructor: () => assert.fail("ran after its memory ended") });
+        memory.release();
+      }
+    })();
+    // An earlier test's capsule may be collected meanwhile: at most as many as before.
+    await collectUntil(() => pendingDestructors() <= before);
+    assert.ok(pendingDestructors() <= before, `${pendingDestructors() - before} destructors of ended capsules are still registered`);
   });
 
   it("a capsule over a pinned buffer ends once the buffer is detached behind custody's back", () => {

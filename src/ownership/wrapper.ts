@@ -777,6 +777,11 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     emptyNursery();
   }
   const entry = internalsBySlot.swap(handle.slot, nurseryLength);
+  // A wrapper made in this job whose entry ended natively, unnoticed, and whose slot this one
+  // takes: it leaves the identity table, so the end of the job will give it no finalizer.
+  // Whatever ends with its object (a capsule's JS destructor, keep-alives) ends now.
+  const displaced = typeof entry === "number" ? nursery[entry] : entry;
+  if (displaced?.slot === handle.slot && displaced.held !== undefined && displaced.handle.generation !== handle.generation) catchUp(displaced);
   nursery[nurseryLength++] = internals;
   // The slot's previous wrapper out of the nursery: of this entry if it was collected (its
   // finalizer may still be pending), else of an entry that ended, whose generation is never
