@@ -35,6 +35,13 @@ export interface NativeModel {
   entry: WrapperModel | undefined;
   /** A window's event callback is set. */
   hasCallback: boolean;
+  /**
+   * Registry views of it (capsules over a memory block): their entries are children of its
+   * entry, and go down with it without their destructors.
+   */
+  views: NativeModel[];
+  /** The object this one is a registry view of. */
+  viewOf: NativeModel | undefined;
 }
 
 /** One JS wrapper. */
@@ -215,6 +222,7 @@ export class Model {
     }
     native.children = [];
     if (native.parent !== undefined) this.unlink(native);
+    this.endViews(native);
     native.alive = false;
     native.destroyDeferred = false;
   }
@@ -223,8 +231,33 @@ export class Model {
   destroyNotified(native: NativeModel): void {
     const entry = native.entry;
     if (native.parent !== undefined) this.unlink(native);
+    this.endViews(native);
     if (entry !== undefined) this.apply(entry, "nativeDestroyed");
     native.alive = false;
+  }
+
+  /** Makes `view` a registry view of `native` (see {@linkcode NativeModel.views}). */
+  addView(native: NativeModel, view: NativeModel): void {
+    native.views.push(view);
+    view.viewOf = native;
+  }
+
+  /**
+   * The views of `native` go down with its entry, their destructors not run: JS learns it as a
+   * native destruction. A view that goes itself leaves its object's list.
+   */
+  private endViews(native: NativeModel): void {
+    const views = native.views;
+    native.views = [];
+    for (const view of views) {
+      view.viewOf = undefined;
+      if (view.alive) this.destroyNotified(view);
+    }
+    const of = native.viewOf;
+    if (of !== undefined) {
+      of.views = of.views.filter((v) => v !== native);
+      native.viewOf = undefined;
+    }
   }
 
   /** Native parent link, newest child first. */
@@ -285,6 +318,8 @@ class NativeRecord implements NativeModel {
   readonly keptBy = new Set<WrapperModel>();
   destroyDeferred = false;
   hasCallback = false;
+  views: NativeModel[] = [];
+  viewOf: NativeModel | undefined = undefined;
   #alive = true;
   #entry: WrapperModel | undefined = undefined;
   readonly #counted: boolean;

@@ -76,16 +76,22 @@ export function dropped(model: Readonly<Model>): WrapperModel[] {
   return model.wrappers.filter((w) => !w.held && !w.collected);
 }
 
+/** Holds another object alive: a renderer keeps its source, a view its memory. */
+const holdsAnother = (wrapper: WrapperModel) => wrapper.keeps !== undefined || wrapper.native.viewOf !== undefined;
+
 /**
  * Forces a collection, then applies `collect` to every dropped wrapper the runtime collected
- * (renderers first: their keep-alives go with them). A wrapper something keeps alive must survive.
+ * (renderers and views first: their keep-alives go with them). A wrapper something keeps alive
+ * must survive: a renderer's source, a view's memory.
  */
 export async function collectDropped(model: Model, real: Real, label: string): Promise<void> {
   await collect();
   model.collections++;
   const gone = dropped(model).filter((w) => real.collected(w.id));
-  gone.sort((a, b) => Number(b.keeps !== undefined) - Number(a.keeps !== undefined));
+  gone.sort((a, b) => Number(holdsAnother(b)) - Number(holdsAnother(a)));
   for (const wrapper of gone) {
+    const holder = wrapper.native.views.find((view) => view.entry !== undefined);
+    if (holder !== undefined) fail("keep-alive", label, "COLLECTED", `${wrapper.native.kind} #${wrapper.native.id} was collected while view #${holder.id} holds it`);
     model.apply(wrapper, "collect");
     wrapper.collected = true;
     real.forget(wrapper.id);

@@ -3,7 +3,9 @@
  * allocated), raw blocks given an owner by `gc()` with a native or a JS destructor, pinned JS
  * buffers from `fromBuffer`; pointers derived from them (`cast`, `addressof`, elements) used
  * long after their owner may be gone; `cancelDestructor()` (the `disown` event), after which
- * JS frees the block itself and tells the registry; attempts to detach a pinned buffer.
+ * JS frees the block itself and tells the registry; attempts to detach a pinned buffer;
+ * capsules over a block (registry views of it), read, consumed, destroyed by native code, or
+ * taken along when the block ends, which their destructors must not see.
  *
  * Every block is an `i32[n]`: the model keeps its words, and every read is compared with them.
  *
@@ -11,6 +13,7 @@
  */
 import fc from "fast-check";
 import * as allocator from "../../src/allocator.ts";
+import { Capsule, capsuleWrapper } from "../../src/capsule.ts";
 import type { ErrorCode } from "../../src/errors.ts";
 import { runtime } from "../../src/ffi/mod.ts";
 import { addressof, alloc, array, cast, fromBuffer, gc, Pointer, types } from "../../src/memory/mod.ts";
@@ -292,8 +295,107 @@ const detach = command("detachBuffer", fc.tuple(index, fc.boolean(), fc.constant
   })
 );
 
+/** What the model knows of a capsule over a block: a registry view of the block's entry. */
+interface View {
+  readonly name: string;
+  readonly address: number;
+  handle: registry.Handle;
+  /** Runs of its JS destructor, as observed. */
+  runs: number;
+  /** Native code destroyed its entry while it lived: its destructor ran then. */
+  destroyedNatively: boolean;
+}
+
+const views = new WeakMap<NativeModel, View>();
+const viewKind = "custody.view";
+const heldViews = (model: Readonly<Model>) => heldWrappers(model as Model, viewKind);
+
+function viewOf(wrapper: WrapperModel): View {
+  return views.get(wrapper.native)!;
+}
+
+function capsuleOf(real: Real, wrapper: WrapperModel): Capsule {
+  return real.get(wrapper.id) as unknown as Capsule;
+}
+
+/**
+ * A destructor that counts its runs in `view`, and holds nothing else: custody holds a JS
+ * destructor until its capsule ends, and one that reached the capsule (through the run's
+ * `Real`, say) would keep it from ever being collected.
+ */
+function counting(view: View): () => void {
+  return () => view.runs++;
+}
+
+/** A capsule over a block from `alloc` or `gc` (pinned buffers have tests of their own), with a JS destructor. */
+const capsuleOver = command("capsuleOver", index, (i) =>
+  step("capsuleOver", `block ${i}`, (m) => memories(m).length > 0, (model, real, label) => {
+    const wrapper = pick(memories(model), i)!;
+    const code = useOf(model, wrapper);
+    // A name of its own: the block's other views never stand in its way.
+    const name = `fuzz.view.${model.natives.length}`;
+    const view: View = { name, address: blockOf(wrapper).address, handle: { slot: 0, generation: 0 }, runs: 0, destroyedNatively: false };
+    const block = pointerOf(real, wrapper);
+    const capsule = expectOutcome(label, code, () => Capsule.create(block, name, { destructor: counting(view) }));
+    if (code !== undefined) return;
+    view.handle = capsule.handle;
+    const native = model.addNative(viewKind);
+    model.addWrapper(native, "owned");
+    model.addView(wrapper.native, native);
+    views.set(native, view);
+    real.add(capsule, view.address, capsuleWrapper(capsule));
+  })
+);
+
+/** get(name) with the capsule's own name: the block's address while both live. */
+const viewGet = command("viewGet", index, (i) =>
+  step("viewGet", `view ${i}`, (m) => heldViews(m).length > 0, (model, real, label) => {
+    const wrapper = pick(heldViews(model), i)!, view = viewOf(wrapper);
+    const code = refusalOf(model, [[wrapper, "use"]]);
+    const pointer = expectOutcome(label, code, () => capsuleOf(real, wrapper).get(view.name));
+    if (code === undefined && pointer !== view.address) fail("outcome", label, "RESULT", `get returned 0x${pointer.toString(16)}, the block is at 0x${view.address.toString(16)}`);
+    checkViewRuns(wrapper, label);
+  })
+);
+
+/** The consume-once hand-off: the consumer gets the block's address; no destructor runs, then or later. */
+const viewConsume = command("viewConsume", index, (i) =>
+  step("viewConsume", `view ${i}`, (m) => heldViews(m).length > 0, (model, real, label) => {
+    const wrapper = pick(heldViews(model), i)!, view = viewOf(wrapper);
+    const code = refusalOf(model, [[wrapper, "use"]]);
+    const prediction = code === undefined ? model.apply(wrapper, "consume") : undefined;
+    const refused = code ?? (prediction!.allowed ? undefined : prediction!.code);
+    const pointer = expectOutcome(label, refused, () => capsuleOf(real, wrapper).consume(view.name));
+    if (refused !== undefined) return;
+    if (pointer !== view.address) fail("outcome", label, "RESULT", `consume returned 0x${pointer.toString(16)}`);
+    // The consumer leaves the block alone: it is still its owner's.
+    model.destroyNotified(wrapper.native);
+    checkViewRuns(wrapper, label);
+  })
+);
+
+/** Native code destroys a live view's entry (custody_capsule_destroy): its destructor runs once, the block still there. */
+const viewNativeDestroy = command("viewNativeDestroy", index, (i) =>
+  step("viewNativeDestroy", `view ${i}`, (m) => heldViews(m).some((w) => w.native.entry === w), (model, real, label) => {
+    const wrapper = pick(heldViews(model).filter((w) => w.native.entry === w), i)!, view = viewOf(wrapper);
+    registry.destroy(view.handle);
+    view.destroyedNatively = true;
+    model.destroyNotified(wrapper.native);
+    if (capsuleOf(real, wrapper).isValid()) fail("state", label, "STATE", "a capsule native code destroyed is still valid");
+    checkViewRuns(wrapper, label);
+  })
+);
+
+/** A view's JS destructor ran once if it ended itself (released, disposed, collected, destroyed natively), never otherwise. */
+function checkViewRuns(wrapper: WrapperModel, label: string): void {
+  const view = viewOf(wrapper);
+  const expected = wrapper.destroyed || view.destroyedNatively ? 1 : 0;
+  if (view.runs !== expected) fail("destructor", label, "DESTRUCTOR_RUNS", `the destructor of view ${wrapper.id} ran ${view.runs} times, the model expects ${expected}`);
+}
+
 /** The JS destructor of a block ran once if the registry destroyed it, never otherwise. */
 function checkRuns(wrapper: WrapperModel, label: string): void {
+  if (views.has(wrapper.native)) return checkViewRuns(wrapper, label);
   const block = blockOf(wrapper);
   if (block.source === "gcJs") checkDestructorRuns(wrapper, block.runs, `JS destructor of block ${wrapper.id}`, label);
 }
@@ -301,6 +403,12 @@ function checkRuns(wrapper: WrapperModel, label: string): void {
 /** The end of a run: disowned blocks are freed (their wrapper collected or not), destructor runs checked. */
 function finish(model: Model, real: Real): void {
   for (const wrapper of model.wrappers) {
+    if (views.has(wrapper.native)) {
+      // Ended by now with its block, if not before.
+      if (wrapper.native.entry === undefined) wrapper.native.alive = false;
+      checkViewRuns(wrapper, "cleanup");
+      continue;
+    }
     const block = blocks.get(wrapper.native);
     if (block === undefined) continue;
     if (wrapper.native.alive && wrapper.state === "borrowed" && wrapper.held) freeDisowned(model, real, wrapper);
@@ -316,6 +424,6 @@ function finish(model: Model, real: Real): void {
 /** The memory family. */
 export const family: Family = {
   name: "memory",
-  commands: [allocBlock, gcBlock, pinBlock, write, derive, readDerived, readRoot, cancel, free, detach],
+  commands: [allocBlock, gcBlock, pinBlock, write, derive, readDerived, readRoot, cancel, free, detach, capsuleOver, viewGet, viewConsume, viewNativeDestroy],
   finish,
 };
