@@ -198,7 +198,8 @@ const internalsBySlot = new SlotTable<Internals | number>();
 
 /**
  * Empties the nursery into the slot table: the wrappers still valid become their slots'
- * entries, still held; one that ended leaves its position behind, stale (`internalsAt` tells).
+ * entries, still held; one that ended leaves its position behind, stale (`internalsAt` tells),
+ * and one whose slot a newer wrapper took ends now.
  */
 function emptyNursery(): void {
   const members = nursery, length = nurseryLength;
@@ -206,7 +207,13 @@ function emptyNursery(): void {
   nurseryLength = 0;
   for (let position = 0; position < length; position++) {
     const internals = members[position];
-    if (internals.state === "invalid" || internalsBySlot.get(internals.slot) !== position) continue;
+    if (internals.state === "invalid") continue;
+    // A newer wrapper took its slot: its entry ended natively, unnoticed, and it will get no
+    // finalizer. What ends with its object (a capsule's JS destructor, keep-alives) ends now.
+    if (internalsBySlot.get(internals.slot) !== position) {
+      catchUp(internals);
+      continue;
+    }
     internalsBySlot.swap(internals.slot, internals);
     movedSlots.push(internals.slot);
   }
@@ -777,17 +784,18 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
     emptyNursery();
   }
   const entry = internalsBySlot.swap(handle.slot, nurseryLength);
-  // A wrapper made in this job whose entry ended natively, unnoticed, and whose slot this one
-  // takes: it leaves the identity table, so the end of the job will give it no finalizer.
-  // Whatever ends with its object (a capsule's JS destructor, keep-alives) ends now.
-  const displaced = typeof entry === "number" ? nursery[entry] : entry;
-  if (displaced?.slot === handle.slot && displaced.held !== undefined && displaced.handle.generation !== handle.generation) catchUp(displaced);
   nursery[nurseryLength++] = internals;
   // The slot's previous wrapper out of the nursery: of this entry if it was collected (its
   // finalizer may still be pending), else of an entry that ended, whose generation is never
-  // this one. One in the nursery was not collected: the nursery holds it.
+  // this one. One in the nursery was not collected: the nursery holds it (and emptyNursery
+  // catches it up if a newer wrapper took its slot).
   const previous = typeof entry === "number" ? undefined : entry;
-  if (previous !== undefined && previous.handle.generation === handle.generation) {
+  if (previous !== undefined && previous.held !== undefined && previous.handle.generation !== handle.generation) {
+    // Out of a full nursery in this job, not given its finalizer yet, and its entry ended
+    // unnoticed: the end of the job will not find it any more. What ends with its object (a
+    // capsule's JS destructor, keep-alives) ends now.
+    catchUp(previous);
+  } else if (previous !== undefined && previous.handle.generation === handle.generation) {
     previous.superseded = true;
     // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
     // with this wrapper: the collected one's finalizer would close it while the object lives on.
