@@ -36,8 +36,10 @@ export type CapsuleDestructor = number | ((pointer: number, context: number) => 
 /** Options of {@linkcode Capsule.create}. */
 export interface CapsuleOptions {
   /**
-   * Runs once when the capsule is released, disposed or collected; never after a consume, nor,
-   * for a capsule made from a Pointer, once the memory ended (see {@linkcode Capsule}).
+   * Runs once when the capsule is released, disposed, collected or destroyed by native code;
+   * never after a consume, nor, for a capsule made from a Pointer, once the memory ended (see
+   * {@linkcode Capsule}). Custody holds a JS one until the capsule ends, so it must not refer to
+   * the capsule: it would keep it from ever being collected. It is given the pointer and context.
    */
   readonly destructor?: CapsuleDestructor | null;
   /** A number the destructor is given (PyCapsule's context); default 0. */

@@ -28,7 +28,11 @@ export interface GcOptions {
   readonly type?: CType;
 }
 
-/** A destructor: the address of a native `void destroy(void *pointer)`, or a JS function. */
+/**
+ * A destructor: the address of a native `void destroy(void *pointer)`, or a JS function. Custody
+ * holds a JS one until its pointer's owner ends, so it must not refer to that pointer (or to
+ * anything holding it): it would keep the pointer from ever being collected. It is given the address.
+ */
 export type Destructor = number | ((address: number) => void);
 
 /**
