@@ -81,11 +81,19 @@ const Entry = struct {
     prev_sibling: u32 = 0,
     child_count: u32 = 0,
     next_same_address: u32 = 0,
-    keep_alive: u32 = 0,
+    /// In one word with the count, the view flag keeps an entry at 64 bytes, one cache line:
+    /// a separate bool made it 72, and an owned create and release through Deno 7 ns slower.
+    holds: packed struct(u32) {
+        keep_alive: u31 = 0,
+        /// Its destructor runs only when it is the root of a destroy (see the top of this file).
+        view: bool = false,
+    } = .{},
     /// While destruction waits for keep-alives: the generation the entry had when it lived.
     pending_generation: u32 = 0,
-    /// Its destructor runs only when it is the root of a destroy (see the top of this file).
-    view: bool = false,
+
+    comptime {
+        std.debug.assert(@sizeOf(Entry) == 64);
+    }
 };
 
 const DueDestructor = struct { destructor: Destructor, pointer: usize, context: ?*anyopaque };
@@ -240,7 +248,7 @@ pub const Registry = struct {
             .owner = e.owner,
             .parent = self.handleOf(e.parent),
             .child_count = e.child_count,
-            .keep_alive = e.keep_alive,
+            .keep_alive = e.holds.keep_alive,
         };
     }
 
@@ -301,7 +309,7 @@ pub const Registry = struct {
     pub fn setView(self: *Registry, handle: Handle, view: bool) Error!void {
         self.guard.lock();
         defer self.guard.unlock();
-        (try self.validate(handle)).entry.view = view;
+        (try self.validate(handle)).entry.holds.view = view;
     }
 
     /// Makes `child` a child of `parent`, moving it from any previous parent. `Handle.none`
@@ -331,7 +339,7 @@ pub const Registry = struct {
     pub fn keepAlive(self: *Registry, handle: Handle) Error!void {
         self.guard.lock();
         defer self.guard.unlock();
-        (try self.validate(handle)).entry.keep_alive += 1;
+        (try self.validate(handle)).entry.holds.keep_alive += 1;
     }
 
     /// Drops one keep-alive taken with `handle`. When the entry was destroyed meanwhile and
@@ -348,9 +356,9 @@ pub const Registry = struct {
             {
                 const e = &self.entries[handle.slot];
                 // destroy() reserved queue room for this slot, but later destroys may have used it.
-                if (e.keep_alive == 1) try self.free_slots.ensureUnusedCapacity(self.gpa, 1);
-                e.keep_alive -= 1;
-                if (e.keep_alive > 0) return;
+                if (e.holds.keep_alive == 1) try self.free_slots.ensureUnusedCapacity(self.gpa, 1);
+                e.holds.keep_alive -= 1;
+                if (e.holds.keep_alive > 0) return;
                 const due: ?DueDestructor = if (e.destructor) |d| .{ .destructor = d, .pointer = e.pointer, .context = e.context } else null;
                 e.pending_generation = 0;
                 self.recycle(handle.slot);
@@ -358,8 +366,8 @@ pub const Registry = struct {
                 break :blk due;
             }
             const e = (try self.validate(handle)).entry;
-            if (e.keep_alive == 0) return error.NotKeptAlive;
-            e.keep_alive -= 1;
+            if (e.holds.keep_alive == 0) return error.NotKeptAlive;
+            e.holds.keep_alive -= 1;
             return;
         };
         if (due) |d| runDestructors(&.{d});
@@ -474,8 +482,8 @@ pub const Registry = struct {
                 e.parent = 0;
                 e.first_child = 0;
                 e.child_count = 0;
-                const runs = if (slot == root) run_root_destructor else !e.view;
-                if (e.keep_alive > 0) {
+                const runs = if (slot == root) run_root_destructor else !e.holds.view;
+                if (e.holds.keep_alive > 0) {
                     e.pending_generation = live_generation;
                     if (!runs) e.destructor = null;
                     s.destructors_deferred += 1;
