@@ -157,4 +157,18 @@ export const mutations: readonly Mutation[] = [
     find: "    apply(this.#object, \"consume\", {",
     replace: "    void ({",
   },
+  {
+    name: "view-destructor-on-cascade",
+    bug: "a capsule over memory runs its destructor when the memory's end takes it along, handed memory that is gone",
+    file: "zig/src/registry.zig",
+    find: "else !e.holds.view;",
+    replace: "else true;",
+  },
+  {
+    name: "view-destructor-never",
+    bug: "a capsule over memory never runs its destructor, even when it ends first (released, collected, destroyed natively)",
+    file: "zig/src/registry.zig",
+    find: "if (slot == root) run_root_destructor else",
+    replace: "if (slot == root) run_root_destructor and !e.holds.view else",
+  },
 ];
