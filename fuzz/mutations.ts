@@ -77,7 +77,7 @@ export const mutations: readonly Mutation[] = [
     name: "keep-alive-dropped",
     bug: "a destroyed entry's destructor runs at once even while something keeps it alive",
     file: "zig/src/registry.zig",
-    find: "if (e.keep_alive > 0) {",
+    find: "if (e.holds.keep_alive > 0) {",
     replace: "if (false) {",
   },
   {
