@@ -790,12 +790,7 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
   // this one. One in the nursery was not collected: the nursery holds it (and emptyNursery
   // catches it up if a newer wrapper took its slot).
   const previous = typeof entry === "number" ? undefined : entry;
-  if (previous !== undefined && previous.held !== undefined && previous.handle.generation !== handle.generation) {
-    // Out of a full nursery in this job, not given its finalizer yet, and its entry ended
-    // unnoticed: the end of the job will not find it any more. What ends with its object (a
-    // capsule's JS destructor, keep-alives) ends now.
-    catchUp(previous);
-  } else if (previous !== undefined && previous.handle.generation === handle.generation) {
+  if (previous !== undefined && previous.handle.generation === handle.generation) {
     previous.superseded = true;
     // What ends with the object (a capsule's JS destructor, callbacks bound to it) now ends
     // with this wrapper: the collected one's finalizer would close it while the object lives on.
@@ -804,6 +799,11 @@ function track(type: ObjectType, address: number, native: unknown, handle: regis
   }
   const object = construct(internals);
   internals.held = object;
+  // Out of a full nursery in this job, not given its finalizer yet, and its entry ended
+  // unnoticed: the end of the job will not find it any more. What ends with its object (a
+  // capsule's JS destructor, keep-alives) ends now, once this wrapper is whole: a destructor
+  // that ran here and made wrappers of its own could empty the nursery this one is in.
+  if (previous !== undefined && previous.held !== undefined && previous.handle.generation !== handle.generation) catchUp(previous);
   return object;
 }
 
